@@ -1,0 +1,20 @@
+"""Deep imbalanced learning as scikit-learn estimators.
+
+Three methods for class-imbalanced data, each a scikit-learn classifier built on
+PyTorch through skorch, plus the cross-entropy baseline they are measured against:
+
+- :class:`CRLClassifier`: Class Rectification Loss with batch-wise minority hard
+  mining (Dong, Gong and Zhu, ICCV 2017).
+- :class:`CLMLEClassifier`: Cluster-based Large Margin Local Embedding with the
+  k-nearest-cluster rule (Huang, Li, Loy and Tang, TPAMI).
+- :class:`UncertaintyMarginClassifier`: MC-dropout uncertainty driving class- and
+  sample-level margins (Khan et al., CVPR 2019).
+- :class:`CrossEntropyClassifier`: the same network with (cost-sensitive)
+  cross-entropy.
+"""
+
+from .classifiers import CrossEntropyClassifier
+
+__version__ = "0.1.0.dev0"
+
+__all__ = ["CrossEntropyClassifier", "__version__"]

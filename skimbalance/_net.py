@@ -1,0 +1,127 @@
+"""The private skorch machinery every estimator trains with.
+
+Nothing here is public API: estimators build a :class:`TrainingNet` inside ``fit``
+and expose it as ``net_``.
+"""
+
+import numpy as np
+import torch
+from sklearn.model_selection import ShuffleSplit, StratifiedShuffleSplit
+from skorch import NeuralNet
+from skorch.callbacks import Callback
+from skorch.utils import to_tensor
+from torch.utils.data import DataLoader, Subset
+
+# Per-batch entries skorch itself records; everything else a criterion logs is
+# averaged into the epoch row by :class:`EpochMeans`.
+_SKORCH_BATCH_KEYS = frozenset(
+    {"train_loss", "valid_loss", "train_batch_size", "valid_batch_size"}
+)
+
+
+class TrainingNet(NeuralNet):
+    """skorch net whose criterion sees the whole batch, not only predictions.
+
+    The criterion is called as ``criterion(y_pred, y_true, batch)``, where
+    ``batch`` is the dict of batch inputs moved to the net's device
+    (``"sample_weight"`` ``(B, T)``, ``"index"`` ``(B,)`` and ``"data"``). It
+    returns a scalar loss, or ``(loss, logs)`` where ``logs`` maps names to
+    scalars recorded in the batch history during training (and averaged per
+    epoch by :class:`EpochMeans`).
+
+    ``train_batch_sampler``, when given, replaces the shuffled training
+    iterator: it yields lists of dataset indices, one per batch (CLMLE's
+    cluster-based batches).
+    """
+
+    def __init__(self, *args, train_batch_sampler=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.train_batch_sampler = train_batch_sampler
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        y_true = to_tensor(y_true, device=self.device)
+        batch = {}
+        if isinstance(X, dict):
+            batch = {key: to_tensor(value, device=self.device) for key, value in X.items()}
+        out = self.criterion_(y_pred, y_true, batch)
+        if isinstance(out, tuple):
+            loss, logs = out
+            if training:
+                for key, value in logs.items():
+                    self.history.record_batch(key, float(value))
+            return loss
+        return out
+
+    def get_iterator(self, dataset, training=False):
+        if training and self.train_batch_sampler is not None:
+            return DataLoader(dataset, batch_sampler=self.train_batch_sampler)
+        return super().get_iterator(dataset, training=training)
+
+
+class EpochMeans(Callback):
+    """Average every quantity a criterion logged per batch into the epoch row."""
+
+    def on_epoch_end(self, net, **kwargs):
+        batches = net.history[-1, "batches"]
+        keys = {key for row in batches for key in row} - _SKORCH_BATCH_KEYS
+        for key in sorted(keys):
+            values = [row[key] for row in batches if key in row]
+            net.history.record(key, float(np.mean(values)))
+
+
+class StratifiedValidationSplit:
+    """skorch ``train_split`` holding out a stratified fraction for validation.
+
+    Stratifies on the first task's labels; falls back to a plain shuffled split
+    when a class is too small to be stratified.
+
+    Parameters
+    ----------
+    fraction : float
+        Fraction of the samples held out.
+    stratify : ndarray of shape (n_samples,) or None
+        Labels to stratify on.
+    random_state : int
+        Seed of the split.
+    """
+
+    def __init__(self, fraction, stratify, random_state):
+        self.fraction = fraction
+        self.stratify = stratify
+        self.random_state = random_state
+
+    def indices(self, n_samples):
+        """Training and validation indices for ``n_samples`` samples."""
+        index = np.arange(n_samples)
+        if self.stratify is not None:
+            try:
+                splitter = StratifiedShuffleSplit(
+                    1, test_size=self.fraction, random_state=self.random_state
+                )
+                return next(splitter.split(index, self.stratify))
+            except ValueError:
+                pass
+        splitter = ShuffleSplit(1, test_size=self.fraction, random_state=self.random_state)
+        return next(splitter.split(index))
+
+    def __call__(self, dataset, y=None, groups=None):
+        train, valid = self.indices(len(dataset))
+        return Subset(dataset, train), Subset(dataset, valid)
+
+
+def collect_outputs(net, X, batch_size):
+    """Run the fitted module over ``X`` in evaluation mode; CPU tensors out.
+
+    Returns the module's output tuple with each element concatenated over
+    batches.
+    """
+    module = net.module_
+    module.eval()
+    outputs = []
+    with torch.no_grad():
+        for start in range(0, X.shape[0], batch_size):
+            data = torch.as_tensor(X[start : start + batch_size], device=net.device)
+            out = module(data)
+            out = out if isinstance(out, tuple) else (out,)
+            outputs.append(tuple(o.detach().cpu() for o in out))
+    return tuple(torch.cat(parts) for parts in zip(*outputs, strict=True))

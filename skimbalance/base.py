@@ -1,0 +1,511 @@
+"""The shared base of every estimator: validation, labels, weights, seeds, devices.
+
+A method estimator subclasses :class:`BaseDeepClassifier`, lists its own
+parameters in ``__init__`` (after the shared ones, which it passes on) and
+overrides only the hooks it needs:
+
+``_build_module(ctx)``
+    the torch module; it returns ``(logits (B, T, C), embedding (B, T, D), ...)``.
+``_build_criterion(ctx)``
+    the training loss, called as ``criterion(y_pred, y_true, batch)``
+    (see :class:`skimbalance._net.TrainingNet`).
+``_build_callbacks(ctx)``
+    skorch callbacks of the method (schedules, caches), run before the user's.
+``_net_kwargs(ctx)``
+    extra keyword arguments of the skorch net (e.g. ``train_batch_sampler``).
+``_on_fit_end(ctx)``
+    work after training (e.g. CLMLE's final clustering and index).
+``_predict_task_proba(X)``
+    ``(n_samples, T, C)`` class probabilities per task from validated ``X``.
+
+``ctx`` is a :class:`FitContext` holding the encoded training data, the class
+counts, the device and the seed of this fit.
+"""
+
+import copy
+import numbers
+import warnings
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
+from sklearn.exceptions import DataConversionWarning
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.multiclass import check_classification_targets, type_of_target
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_is_fitted,
+    validate_data,
+)
+from skorch.callbacks import EarlyStopping, ProgressBar
+
+from ._net import (
+    EpochMeans,
+    StratifiedValidationSplit,
+    TrainingNet,
+    collect_outputs,
+)
+from .losses.cross_entropy import WeightedCrossEntropy
+from .modules import MLPBackbone, MultiTaskNet, infer_output_dim
+
+
+@dataclass
+class FitContext:
+    """What a method's hooks may read during ``fit``.
+
+    Attributes
+    ----------
+    X : ndarray of shape (n_samples, n_features), float32
+        Validated training inputs.
+    y : ndarray of shape (n_samples, n_tasks), int64
+        Encoded targets: class indices per task.
+    sample_weight : ndarray of shape (n_samples, n_tasks), float32
+        Sample weight times class weight, normalised to mean 1.
+    n_tasks, n_classes : int
+        Number of tasks (1 for multi-class, the number of labels for
+        multi-label) and of classes per task.
+    class_counts : ndarray of shape (n_tasks, n_classes)
+        Training-set count of each class in each task.
+    device : str
+        The torch device training runs on.
+    seed : int
+        Seed of this fit; derive every random generator of the method from it.
+    """
+
+    X: np.ndarray
+    y: np.ndarray
+    sample_weight: np.ndarray
+    n_tasks: int
+    n_classes: int
+    class_counts: np.ndarray
+    device: str
+    seed: int
+
+
+def resolve_device(device):
+    """Turn ``"auto"`` into ``"cuda"`` when a GPU is visible, else ``"cpu"``.
+
+    Examples
+    --------
+    >>> from skimbalance.base import resolve_device
+    >>> resolve_device("cpu")
+    'cpu'
+    """
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if str(device).startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError(
+            f"device={device!r} was requested but CUDA is not available on this "
+            "machine; use device='auto' or device='cpu'."
+        )
+    return str(device)
+
+
+@contextmanager
+def torch_threads(n_threads):
+    """Run a block with ``n_threads`` torch intra-op threads, then restore."""
+    if n_threads is None:
+        yield
+        return
+    previous = torch.get_num_threads()
+    torch.set_num_threads(int(n_threads))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
+class BaseDeepClassifier(ClassifierMixin, BaseEstimator):
+    """Shared base of the deep imbalanced-learning classifiers.
+
+    Not meant to be used directly; see :class:`skimbalance.CrossEntropyClassifier`
+    for the parameters every estimator shares.
+    """
+
+    _parameter_constraints: dict = {
+        "hidden_layer_sizes": ["array-like"],
+        "dropout": [Interval(numbers.Real, 0, 1, closed="left")],
+        "embedding_dim": [Interval(numbers.Integral, 1, None, closed="left")],
+        "backbone": [None, torch.nn.Module, callable],
+        "input_shape": [None, tuple, list],
+        "max_epochs": [Interval(numbers.Integral, 1, None, closed="left")],
+        "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
+        "lr": [Interval(numbers.Real, 0, None, closed="neither")],
+        "weight_decay": [Interval(numbers.Real, 0, None, closed="left")],
+        "optimizer": [StrOptions({"adam", "adamw", "sgd"})],
+        "class_weight": [None, dict, list, StrOptions({"balanced"})],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(numbers.Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(numbers.Integral, 1, None, closed="left")],
+        "callbacks": [None, list],
+        "device": [str],
+        "n_threads": [None, Interval(numbers.Integral, 1, None, closed="left")],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    # Set to False in a subclass whose predictions are not logits-based.
+    _has_decision_function = True
+
+    def __init__(
+        self,
+        *,
+        hidden_layer_sizes=(512, 512),
+        dropout=0.5,
+        embedding_dim=64,
+        backbone=None,
+        input_shape=None,
+        max_epochs=30,
+        batch_size=128,
+        lr=1e-3,
+        weight_decay=0.0,
+        optimizer="adam",
+        class_weight=None,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=5,
+        callbacks=None,
+        device="auto",
+        n_threads=None,
+        random_state=None,
+        verbose=0,
+    ):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.dropout = dropout
+        self.embedding_dim = embedding_dim
+        self.backbone = backbone
+        self.input_shape = input_shape
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.optimizer = optimizer
+        self.class_weight = class_weight
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.callbacks = callbacks
+        self.device = device
+        self.n_threads = n_threads
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # ------------------------------------------------------------------ tags
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = True
+        tags.input_tags.allow_nan = False
+        tags.input_tags.sparse = False
+        return tags
+
+    # ------------------------------------------------------------ validation
+    def _validate_X_predict(self, X):
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=np.float32, order="C")
+        return self._check_X_shape(X)
+
+    def _check_X_shape(self, X):
+        if self.input_shape is None and self.backbone is not None:
+            return X
+        if self.input_shape is not None:
+            expected = int(np.prod(self.input_shape))
+            if X.shape[1] != expected:
+                raise ValueError(
+                    f"X has {X.shape[1]} features but input_shape={tuple(self.input_shape)} "
+                    f"needs {expected} (the product of its dimensions)."
+                )
+        return X
+
+    def _encode_targets(self, y):
+        """Validate ``y``; set ``classes_``; return (y_enc (n, T), n_classes)."""
+        y = np.asarray(y) if not hasattr(y, "shape") else y
+        y_type = type_of_target(y, input_name="y")
+        if y_type == "multilabel-indicator":
+            y = np.asarray(y)
+            if not np.isin(y, (0, 1)).all():
+                raise ValueError("A multi-label target must be a 0/1 indicator matrix.")
+            self.classes_ = np.arange(y.shape[1])
+            self.n_outputs_ = y.shape[1]
+            return y.astype(np.int64), 2
+        if y.ndim == 2 and y.shape[1] == 1:
+            warnings.warn(
+                "A column-vector y was passed when a 1d array was expected. Please "
+                "change the shape of y to (n_samples,), for example using ravel().",
+                DataConversionWarning,
+                stacklevel=3,
+            )
+            y = y.ravel()
+        elif y.ndim == 2:
+            raise ValueError(
+                f"y has {y.shape[1]} columns but is not a 0/1 multi-label indicator "
+                f"matrix (type {y_type!r}); multi-output multi-class targets are not "
+                "supported."
+            )
+        check_classification_targets(y)
+        self.classes_, y_enc = np.unique(y, return_inverse=True)
+        if self.classes_.shape[0] < 2:
+            raise ValueError(
+                f"{type(self).__name__} needs samples of at least 2 classes in the "
+                f"data, but the data contains only one class: {self.classes_[0]!r}."
+            )
+        self.n_outputs_ = 1
+        return y_enc.reshape(-1, 1).astype(np.int64), self.classes_.shape[0]
+
+    def _class_weights(self, y_enc, n_classes):
+        """Per-task, per-class weights of shape (n_tasks, n_classes)."""
+        n_tasks = y_enc.shape[1]
+        counts = np.stack(
+            [np.bincount(y_enc[:, t], minlength=n_classes) for t in range(n_tasks)]
+        )
+        cw = self.class_weight
+        if cw is None:
+            return counts, np.ones((n_tasks, n_classes))
+        if isinstance(cw, str):  # "balanced": n / (n_classes * count), as sklearn
+            with np.errstate(divide="ignore"):
+                weights = y_enc.shape[0] / (n_classes * counts.astype(float))
+            return counts, np.where(counts > 0, weights, 1.0)
+        dicts = [cw] if isinstance(cw, dict) else list(cw)
+        if len(dicts) != n_tasks or not all(isinstance(d, dict) for d in dicts):
+            raise ValueError(
+                "class_weight must be None, 'balanced', a dict {label: weight} for a "
+                "multi-class target, or a list of one dict {0: w0, 1: w1} per label "
+                f"for a multi-label target with {n_tasks} labels."
+            )
+        labels = self.classes_ if self.n_outputs_ == 1 else np.array([0, 1])
+        weights = np.ones((n_tasks, n_classes))
+        for t, mapping in enumerate(dicts):
+            for label, value in mapping.items():
+                hit = np.flatnonzero(labels == label)
+                if hit.size == 0:
+                    raise ValueError(
+                        f"class_weight has a key {label!r} that is not a class of y "
+                        f"(classes: {labels.tolist()})."
+                    )
+                weights[t, hit[0]] = value
+        return counts, weights
+
+    # ------------------------------------------------------------------ hooks
+    def _build_backbone(self, ctx):
+        """The user's backbone (a copy) or the default MLP, with its output size."""
+        n_features = ctx.X.shape[1]
+        if self.backbone is None:
+            backbone = MLPBackbone(n_features, tuple(self.hidden_layer_sizes), self.dropout)
+            return backbone, backbone.out_features
+        if isinstance(self.backbone, torch.nn.Module):
+            backbone = copy.deepcopy(self.backbone)
+        else:
+            backbone = self.backbone()
+            if not isinstance(backbone, torch.nn.Module):
+                raise TypeError(
+                    "backbone must be a torch.nn.Module or a callable returning one; "
+                    f"got {type(backbone).__name__}."
+                )
+        shape = tuple(self.input_shape) if self.input_shape is not None else (n_features,)
+        return backbone, infer_output_dim(backbone, shape)
+
+    def _build_module(self, ctx):
+        backbone, width = self._build_backbone(ctx)
+        return MultiTaskNet(
+            backbone,
+            width,
+            n_tasks=ctx.n_tasks,
+            n_classes=ctx.n_classes,
+            embedding_dim=self.embedding_dim,
+            input_shape=self.input_shape,
+        )
+
+    def _build_criterion(self, ctx):
+        return WeightedCrossEntropy()
+
+    def _build_callbacks(self, ctx):
+        return []
+
+    def _net_kwargs(self, ctx):
+        return {}
+
+    def _on_fit_end(self, ctx):
+        pass
+
+    # -------------------------------------------------------------------- fit
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Fit the network on ``X``, ``y``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training inputs; flat rows, reshaped to ``input_shape`` when given.
+        y : array-like of shape (n_samples,) or (n_samples, n_labels)
+            Class labels (any labels scikit-learn accepts), or a 0/1 indicator
+            matrix for a multi-label problem.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Per-sample weights; multiplied with ``class_weight``.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        X, y = validate_data(
+            self, X, y, multi_output=True, dtype=np.float32, order="C", y_numeric=False
+        )
+        X = self._check_X_shape(X)
+        if self.input_shape is None and self.backbone is None and X.ndim != 2:
+            raise ValueError(f"X must be 2-D, got an array of shape {X.shape}.")
+        y_enc, n_classes = self._encode_targets(y)
+        sw = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
+        counts, class_weights = self._class_weights(y_enc, n_classes)
+        weight = sw[:, None] * np.take_along_axis(class_weights.T, y_enc, axis=0)
+        if not weight.sum() > 0:
+            raise ValueError("The sample weights (times class weights) sum to zero.")
+        weight = (weight / weight.mean()).astype(np.float32)
+
+        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        device = resolve_device(self.device)
+        ctx = FitContext(
+            X=X,
+            y=y_enc,
+            sample_weight=weight,
+            n_tasks=y_enc.shape[1],
+            n_classes=n_classes,
+            class_counts=counts,
+            device=device,
+            seed=seed,
+        )
+        self.class_counts_ = counts if self.n_outputs_ > 1 else counts[0]
+        fork_devices = [torch.device(device).index or 0] if device.startswith("cuda") else []
+        with torch.random.fork_rng(devices=fork_devices), torch_threads(self.n_threads):
+            torch.manual_seed(seed)
+            self.net_ = self._build_net(ctx)
+            inputs = {
+                "data": X,
+                "sample_weight": weight,
+                "index": np.arange(X.shape[0], dtype=np.int64),
+            }
+            self.net_.fit(inputs, y_enc)
+            self._on_fit_end(ctx)
+        self.n_iter_ = len(self.net_.history)
+        return self
+
+    def _build_net(self, ctx):
+        optimizers = {
+            "adam": torch.optim.Adam,
+            "adamw": torch.optim.AdamW,
+            "sgd": torch.optim.SGD,
+        }
+        callbacks = [("epoch_means", EpochMeans())]
+        callbacks += list(self._build_callbacks(ctx))
+        train_split = None
+        if self.early_stopping:
+            train_split = StratifiedValidationSplit(
+                self.validation_fraction,
+                ctx.y[:, 0] if ctx.n_tasks == 1 else None,
+                ctx.seed,
+            )
+            callbacks.append(
+                (
+                    "early_stopping",
+                    EarlyStopping(
+                        monitor="valid_loss",
+                        patience=self.n_iter_no_change,
+                        load_best=True,
+                        sink=print if self.verbose else (lambda *a, **k: None),
+                    ),
+                )
+            )
+        if self.verbose:
+            callbacks.append(("progress_bar", ProgressBar()))
+        callbacks += copy.deepcopy(list(self.callbacks or []))
+        kwargs = {} if self.verbose else {"callbacks__print_log": None}
+        if self.optimizer == "sgd":
+            kwargs["optimizer__momentum"] = 0.9
+        kwargs.update(self._net_kwargs(ctx))
+        net = TrainingNet(
+            module=self._build_module(ctx),
+            criterion=self._build_criterion(ctx),
+            optimizer=optimizers[self.optimizer],
+            optimizer__weight_decay=self.weight_decay,
+            lr=self.lr,
+            max_epochs=self.max_epochs,
+            batch_size=self.batch_size,
+            iterator_train__shuffle=True,
+            train_split=train_split,
+            callbacks=callbacks,
+            device=ctx.device,
+            verbose=int(self.verbose),
+            torch_load_kwargs={"weights_only": False},
+            **kwargs,
+        )
+        return net.initialize()
+
+    # ---------------------------------------------------------------- predict
+    def _forward(self, X):
+        """The module's outputs on validated ``X`` (CPU tensors)."""
+        with torch_threads(self.n_threads):
+            return collect_outputs(self.net_, X, max(self.batch_size, 1024))
+
+    def _predict_task_proba(self, X):
+        """Class probabilities per task, shape (n_samples, T, C)."""
+        logits = self._forward(X)[0]
+        return torch.softmax(logits.double(), dim=-1).numpy()
+
+    def predict_proba(self, X):
+        """Class probabilities of ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Inputs.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Multi-class: columns in the order of ``classes_``, rows sum to 1.
+            Multi-label: the probability of each label being 1 (as
+            :class:`~sklearn.neural_network.MLPClassifier`).
+        """
+        X = self._validate_X_predict(X)
+        proba = self._predict_task_proba(X)
+        if self.n_outputs_ == 1:
+            return proba[:, 0, :]
+        return proba[:, :, 1]
+
+    def predict(self, X):
+        """Predicted labels of ``X`` (original labels, from ``classes_``).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Inputs.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,) or (n_samples, n_labels)
+            Labels for multi-class; a 0/1 indicator matrix for multi-label.
+        """
+        X = self._validate_X_predict(X)
+        proba = self._predict_task_proba(X)
+        winners = proba.argmax(axis=-1)
+        if self.n_outputs_ == 1:
+            return self.classes_[winners[:, 0]]
+        return winners.astype(np.int64)
+
+    @available_if(lambda est: est._has_decision_function)
+    def decision_function(self, X):
+        """Logits of ``X``: ``(n_samples,)`` for binary, else one column per class/label.
+
+        For a binary or multi-label task the score is the difference of the
+        two logits, positive for the positive class.
+        """
+        X = self._validate_X_predict(X)
+        logits = self._forward(X)[0].double().numpy()
+        if self.n_outputs_ > 1:
+            return logits[:, :, 1] - logits[:, :, 0]
+        logits = logits[:, 0, :]
+        if logits.shape[1] == 2:
+            return logits[:, 1] - logits[:, 0]
+        return logits

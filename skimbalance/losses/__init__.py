@@ -1,0 +1,1 @@
+"""Pure-PyTorch losses of the library (no scikit-learn or skorch imports)."""

@@ -1,0 +1,53 @@
+"""scikit-learn's common estimator checks over every public estimator."""
+
+import pytest
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+import skimbalance
+from skimbalance.base import BaseDeepClassifier
+
+# Small, fast configurations: the checks fit a few hundred times on tiny data.
+# Every public estimator must appear here (test_every_estimator_is_checked).
+FAST_PARAMS = {
+    "CrossEntropyClassifier": dict(
+        hidden_layer_sizes=(32,), embedding_dim=16, max_epochs=8, lr=1e-2, batch_size=32
+    ),
+}
+
+SAMPLE_WEIGHT_REASON = (
+    "minibatch SGD cannot make an integer sample weight k equivalent to k copies "
+    "of the sample: the copies change the batches and the number of steps"
+)
+
+
+def public_estimators():
+    return [
+        getattr(skimbalance, name)
+        for name in skimbalance.__all__
+        if isinstance(getattr(skimbalance, name), type)
+        and issubclass(getattr(skimbalance, name), BaseDeepClassifier)
+    ]
+
+
+def fast_instances():
+    return [
+        cls(**FAST_PARAMS[cls.__name__], random_state=0)
+        for cls in public_estimators()
+        if cls.__name__ in FAST_PARAMS
+    ]
+
+
+def expected_failed_checks(estimator):
+    return {
+        "check_sample_weight_equivalence_on_dense_data": SAMPLE_WEIGHT_REASON,
+    }
+
+
+def test_every_estimator_is_checked():
+    missing = {cls.__name__ for cls in public_estimators()} - set(FAST_PARAMS)
+    assert not missing, f"add a FAST_PARAMS entry for {sorted(missing)}"
+
+
+@parametrize_with_checks(fast_instances(), expected_failed_checks=expected_failed_checks)
+def test_sklearn_compatible_estimator(estimator, check):
+    check(estimator)
