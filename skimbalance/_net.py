@@ -42,7 +42,9 @@ class TrainingNet(NeuralNet):
         y_true = to_tensor(y_true, device=self.device)
         batch = {}
         if isinstance(X, dict):
-            batch = {key: to_tensor(value, device=self.device) for key, value in X.items()}
+            batch = {
+                key: to_tensor(value, device=self.device) for key, value in X.items()
+            }
         out = self.criterion_(y_pred, y_true, batch)
         if isinstance(out, tuple):
             loss, logs = out
@@ -101,7 +103,9 @@ class StratifiedValidationSplit:
                 return next(splitter.split(index, self.stratify))
             except ValueError:
                 pass
-        splitter = ShuffleSplit(1, test_size=self.fraction, random_state=self.random_state)
+        splitter = ShuffleSplit(
+            1, test_size=self.fraction, random_state=self.random_state
+        )
         return next(splitter.split(index))
 
     def __call__(self, dataset, y=None, groups=None):

@@ -293,7 +293,9 @@ class BaseDeepClassifier(ClassifierMixin, BaseEstimator):
         """The user's backbone (a copy) or the default MLP, with its output size."""
         n_features = ctx.X.shape[1]
         if self.backbone is None:
-            backbone = MLPBackbone(n_features, tuple(self.hidden_layer_sizes), self.dropout)
+            backbone = MLPBackbone(
+                n_features, tuple(self.hidden_layer_sizes), self.dropout
+            )
             return backbone, backbone.out_features
         if isinstance(self.backbone, torch.nn.Module):
             backbone = copy.deepcopy(self.backbone)
@@ -304,7 +306,9 @@ class BaseDeepClassifier(ClassifierMixin, BaseEstimator):
                     "backbone must be a torch.nn.Module or a callable returning one; "
                     f"got {type(backbone).__name__}."
                 )
-        shape = tuple(self.input_shape) if self.input_shape is not None else (n_features,)
+        shape = (
+            tuple(self.input_shape) if self.input_shape is not None else (n_features,)
+        )
         return backbone, infer_output_dim(backbone, shape)
 
     def _build_module(self, ctx):
@@ -357,14 +361,18 @@ class BaseDeepClassifier(ClassifierMixin, BaseEstimator):
         if self.input_shape is None and self.backbone is None and X.ndim != 2:
             raise ValueError(f"X must be 2-D, got an array of shape {X.shape}.")
         y_enc, n_classes = self._encode_targets(y)
-        sw = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
+        sw = _check_sample_weight(
+            sample_weight, X, dtype=np.float64, ensure_non_negative=True
+        )
         counts, class_weights = self._class_weights(y_enc, n_classes)
         weight = sw[:, None] * np.take_along_axis(class_weights.T, y_enc, axis=0)
         if not weight.sum() > 0:
             raise ValueError("The sample weights (times class weights) sum to zero.")
         weight = (weight / weight.mean()).astype(np.float32)
 
-        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        seed = int(
+            check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+        )
         device = resolve_device(self.device)
         ctx = FitContext(
             X=X,
@@ -377,7 +385,9 @@ class BaseDeepClassifier(ClassifierMixin, BaseEstimator):
             seed=seed,
         )
         self.class_counts_ = counts if self.n_outputs_ > 1 else counts[0]
-        fork_devices = [torch.device(device).index or 0] if device.startswith("cuda") else []
+        fork_devices = (
+            [torch.device(device).index or 0] if device.startswith("cuda") else []
+        )
         with torch.random.fork_rng(devices=fork_devices), torch_threads(self.n_threads):
             torch.manual_seed(seed)
             self.net_ = self._build_net(ctx)

@@ -141,8 +141,8 @@ class MultiTaskNet(nn.Module):
         self.backbone = backbone
         self.input_shape = None if input_shape is None else tuple(input_shape)
         self.embedding = TaskLinear(n_tasks, backbone_dim, embedding_dim)
-        self.head = head if head is not None else TaskLinear(
-            n_tasks, embedding_dim, n_classes
+        self.head = (
+            head if head is not None else TaskLinear(n_tasks, embedding_dim, n_classes)
         )
 
     def features(self, data):

@@ -1,6 +1,5 @@
 """scikit-learn's common estimator checks over every public estimator."""
 
-import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import skimbalance
@@ -48,6 +47,8 @@ def test_every_estimator_is_checked():
     assert not missing, f"add a FAST_PARAMS entry for {sorted(missing)}"
 
 
-@parametrize_with_checks(fast_instances(), expected_failed_checks=expected_failed_checks)
+@parametrize_with_checks(
+    fast_instances(), expected_failed_checks=expected_failed_checks
+)
 def test_sklearn_compatible_estimator(estimator, check):
     check(estimator)

@@ -35,7 +35,9 @@ def weighted_cross_entropy(logits, targets, weight=None):
     >>> round(float(weighted_cross_entropy(logits, targets, torch.tensor([[2.0], [0.0]]))), 4)
     0.6931
     """
-    per_term = F.cross_entropy(logits.flatten(0, 1), targets.flatten(), reduction="none")
+    per_term = F.cross_entropy(
+        logits.flatten(0, 1), targets.flatten(), reduction="none"
+    )
     if weight is not None:
         per_term = per_term * weight.flatten().to(per_term.dtype)
     return per_term.mean()
