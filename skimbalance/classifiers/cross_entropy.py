@@ -106,7 +106,7 @@ class CrossEntropyClassifier(BaseDeepClassifier):
     >>> from sklearn.datasets import load_digits
     >>> from skimbalance import CrossEntropyClassifier
     >>> X, y = load_digits(return_X_y=True)
-    >>> clf = CrossEntropyClassifier(hidden_layer_sizes=(64,), max_epochs=5,
+    >>> clf = CrossEntropyClassifier(hidden_layer_sizes=(64,), max_epochs=20,
     ...                              class_weight="balanced", random_state=0)
     >>> clf.fit(X / 16, y).score(X / 16, y) > 0.9
     True
