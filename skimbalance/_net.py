@@ -34,6 +34,12 @@ class TrainingNet(NeuralNet):
     cluster-based batches).
     """
 
+    # The estimators pass the module and the criterion as instances, so the
+    # ``module`` and ``criterion`` entries hold the same (possibly CUDA) tensors
+    # as ``module_`` and ``criterion_``: pickle them through torch's
+    # device-mapping path too, so a net fitted on a GPU loads on a CPU.
+    cuda_dependent_attributes_ = ["module", "criterion", "optimizer_"]
+
     def __init__(self, *args, train_batch_sampler=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.train_batch_sampler = train_batch_sampler
