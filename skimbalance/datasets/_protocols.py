@@ -56,9 +56,7 @@ def keep_fraction_of_classes(X, y, *, fraction=0.1, classes=None, random_state=N
     if unknown.size:
         raise ValueError(f"classes {unknown.tolist()} are not labels of y.")
     strategy = {
-        label: (
-            max(1, round(fraction * count)) if label in reduced else int(count)
-        )
+        label: (max(1, round(fraction * count)) if label in reduced else int(count))
         for label, count in zip(labels, counts, strict=True)
     }
     X_imb, y_imb = make_imbalance(
