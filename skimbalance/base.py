@@ -119,6 +119,10 @@ def torch_threads(n_threads):
         torch.set_num_threads(previous)
 
 
+def _silent(*args, **kwargs):
+    """A sink that prints nothing (picklable, unlike a lambda)."""
+
+
 class BaseDeepClassifier(ClassifierMixin, BaseEstimator):
     """Shared base of the deep imbalanced-learning classifiers.
 
@@ -209,14 +213,13 @@ class BaseDeepClassifier(ClassifierMixin, BaseEstimator):
         return self._check_X_shape(X)
 
     def _check_X_shape(self, X):
-        if self.input_shape is None and self.backbone is not None:
-            return X
         if self.input_shape is not None:
             expected = int(np.prod(self.input_shape))
             if X.shape[1] != expected:
                 raise ValueError(
-                    f"X has {X.shape[1]} features but input_shape={tuple(self.input_shape)} "
-                    f"needs {expected} (the product of its dimensions)."
+                    f"X has {X.shape[1]} features but "
+                    f"input_shape={tuple(self.input_shape)} needs {expected} (the "
+                    "product of its dimensions)."
                 )
         return X
 
@@ -358,8 +361,6 @@ class BaseDeepClassifier(ClassifierMixin, BaseEstimator):
             self, X, y, multi_output=True, dtype=np.float32, order="C", y_numeric=False
         )
         X = self._check_X_shape(X)
-        if self.input_shape is None and self.backbone is None and X.ndim != 2:
-            raise ValueError(f"X must be 2-D, got an array of shape {X.shape}.")
         y_enc, n_classes = self._encode_targets(y)
         sw = _check_sample_weight(
             sample_weight, X, dtype=np.float64, ensure_non_negative=True
@@ -423,7 +424,7 @@ class BaseDeepClassifier(ClassifierMixin, BaseEstimator):
                         monitor="valid_loss",
                         patience=self.n_iter_no_change,
                         load_best=True,
-                        sink=print if self.verbose else (lambda *a, **k: None),
+                        sink=print if self.verbose else _silent,
                     ),
                 )
             )

@@ -230,6 +230,8 @@ def test_early_stopping_holds_out_a_stratified_fraction(imbalanced):
     ).fit(X, y)
     assert clf.n_iter_ < 200
     assert "valid_loss" in clf.net_.history[-1]
+    restored = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_array_equal(restored.predict(X), clf.predict(X))
     n_train = clf.net_.history[-1, "batches", 0, "train_batch_size"]
     assert n_train == FAST["batch_size"]
 
