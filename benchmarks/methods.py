@@ -8,10 +8,23 @@ with like; the samplers are imbalanced-learn's, as published.
 
 from imblearn.over_sampling import ADASYN, SMOTE
 from imblearn.pipeline import make_pipeline
-from imblearn.under_sampling import NearMiss
+from imblearn.under_sampling import (
+    ClusterCentroids,
+    InstanceHardnessThreshold,
+    NearMiss,
+    NeighbourhoodCleaningRule,
+)
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.linear_model import SGDClassifier
 from sklearn.preprocessing import StandardScaler
+from sklearn.svm import SVC
 
-from skimbalance import CrossEntropyClassifier
+from skimbalance import (
+    CLMLEClassifier,
+    CRLClassifier,
+    CrossEntropyClassifier,
+    UncertaintyMarginClassifier,
+)
 
 
 def _ce(random_state, **net):
@@ -33,10 +46,48 @@ BASELINES = {
     "SMOTE + CE": _with_sampler(lambda rs: SMOTE(random_state=rs)),
     "ADASYN + CE": _with_sampler(lambda rs: ADASYN(random_state=rs)),
     "NearMiss + CE": _with_sampler(lambda rs: NearMiss()),
+    # Khan et al.'s other baselines (Table 5), imbalanced-learn's as published.
+    "ClusterCentroids + CE": _with_sampler(
+        lambda rs: ClusterCentroids(random_state=rs)
+    ),
+    "NCR + CE": _with_sampler(lambda rs: NeighbourhoodCleaningRule()),
+    "IHT + CE": _with_sampler(lambda rs: InstanceHardnessThreshold(random_state=rs)),
+    # Not neural: the network settings do not apply.
+    "Cost-sensitive SVM": lambda random_state, **net: SVC(
+        class_weight="balanced", random_state=random_state
+    ),
+    # For training sets of tens of thousands of samples, where the kernel SVM
+    # costs 10+ minutes a fit: a linear SVM (hinge loss) trained by SGD.
+    "Cost-sensitive linear SVM": lambda random_state, **net: SGDClassifier(
+        loss="hinge", alpha=1e-3, class_weight="balanced", random_state=random_state
+    ),
+    "Gradient boosting (balanced)": lambda random_state, **net: (
+        HistGradientBoostingClassifier(
+            class_weight="balanced", random_state=random_state
+        )
+    ),
 }
 
 # The library's methods, each with the settings recommended for tabular data.
 METHODS = {}
+METHODS["Uncertainty margin"] = lambda random_state, **net: UncertaintyMarginClassifier(
+    random_state=random_state, **net
+)
+METHODS["CRL(I)"] = lambda random_state, **net: CRLClassifier(
+    mining="instance", random_state=random_state, **net
+)
+METHODS["CRL(C)"] = lambda random_state, **net: CRLClassifier(
+    mining="class", random_state=random_state, **net
+)
+METHODS["CLMLE"] = lambda random_state, **net: CLMLEClassifier(
+    random_state=random_state, **net
+)
+METHODS["CLMLE (cost-sensitive)"] = lambda random_state, **net: CLMLEClassifier(
+    class_weight="balanced", random_state=random_state, **net
+)
+METHODS["CRL(I) (cost-sensitive)"] = lambda random_state, **net: CRLClassifier(
+    mining="instance", class_weight="balanced", random_state=random_state, **net
+)
 
 
 def all_rows():

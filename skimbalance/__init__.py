@@ -13,8 +13,19 @@ PyTorch through skorch, plus the cross-entropy baseline they are measured agains
   cross-entropy.
 """
 
-from .classifiers import CrossEntropyClassifier
+from .classifiers import (
+    CLMLEClassifier,
+    CRLClassifier,
+    CrossEntropyClassifier,
+    UncertaintyMarginClassifier,
+)
 
 __version__ = "0.1.0.dev0"
 
-__all__ = ["CrossEntropyClassifier", "__version__"]
+__all__ = [
+    "CLMLEClassifier",
+    "CRLClassifier",
+    "CrossEntropyClassifier",
+    "UncertaintyMarginClassifier",
+    "__version__",
+]

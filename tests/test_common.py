@@ -8,8 +8,31 @@ from skimbalance.base import BaseDeepClassifier
 # Small, fast configurations: the checks fit a few hundred times on tiny data.
 # Every public estimator must appear here (test_every_estimator_is_checked).
 FAST_PARAMS = {
+    "CLMLEClassifier": dict(
+        hidden_layer_sizes=(32,),
+        embedding_dim=16,
+        max_epochs=8,
+        lr=1e-2,
+        batch_size=32,
+        warmup_epochs=4,
+        n_cluster_rounds=2,
+    ),
+    "CRLClassifier": dict(
+        hidden_layer_sizes=(32,), embedding_dim=16, max_epochs=8, lr=1e-2, batch_size=32
+    ),
     "CrossEntropyClassifier": dict(
         hidden_layer_sizes=(32,), embedding_dim=16, max_epochs=8, lr=1e-2, batch_size=32
+    ),
+    "UncertaintyMarginClassifier": dict(
+        hidden_layer_sizes=(32,),
+        embedding_dim=16,
+        max_epochs=8,
+        lr=1e-2,
+        batch_size=32,
+        warmup_epochs=2,
+        sample_level_epochs=3,
+        uncertainty_interval=2,
+        n_mc_samples=4,
     ),
 }
 

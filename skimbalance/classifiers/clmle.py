@@ -1,0 +1,736 @@
+"""Cluster-based Large Margin Local Embedding (Huang et al., TPAMI) as an estimator."""
+
+import numbers
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
+from sklearn.utils._param_validation import Interval, StrOptions
+from skorch.callbacks import Callback
+from torch import nn
+
+from ..base import BaseDeepClassifier, torch_threads
+from ..cluster.equal_size_spherical_kmeans import cluster_by_class
+from ..losses.clmle import clmle_loss, default_clmle_margins
+from ..losses.cross_entropy import weighted_cross_entropy
+from ..neighbors.k_nearest_cluster import KNearestClusterRule
+from ..samplers.cluster_batch import AlternatingBatchSampler, ClusterBatchSampler
+from .cross_entropy import SHARED_ATTRIBUTES_DOC, SHARED_PARAMETERS_DOC
+
+# Rows per (zero-padded) chunk when embedding inputs for prediction.
+_PREDICT_CHUNK = 256
+
+
+def embed_in_chunks(module, X, device, batch_size, *, pad=False):
+    """Embeddings ``(n, T, D)`` of ``X`` (float32 array) in evaluation mode.
+
+    The module's training mode is restored afterwards; the result stays on
+    ``device``. With ``pad=True`` every chunk is zero-padded to ``batch_size``
+    rows, so that each row goes through the same matrix kernels whatever the
+    other rows are: a row's embedding is then bitwise independent of the
+    batch it comes in (CPU BLAS picks kernels by the number of rows).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skimbalance.modules import MLPBackbone, MultiTaskNet
+    >>> from skimbalance.classifiers.clmle import embed_in_chunks
+    >>> net = MultiTaskNet(MLPBackbone(3, (4,)), 4, n_tasks=1, n_classes=2,
+    ...                    embedding_dim=2)
+    >>> tuple(embed_in_chunks(net, np.zeros((5, 3), np.float32), "cpu", 2).shape)
+    (5, 1, 2)
+    """
+    was_training = module.training
+    module.eval()
+    parts = []
+    try:
+        with torch.no_grad():
+            for start in range(0, X.shape[0], batch_size):
+                data = torch.as_tensor(X[start : start + batch_size], device=device)
+                n_rows = data.shape[0]
+                if pad and n_rows < batch_size:
+                    data = torch.cat(
+                        [data, data.new_zeros((batch_size - n_rows, *data.shape[1:]))]
+                    )
+                parts.append(module(data)[1][:n_rows])
+    finally:
+        module.train(was_training)
+    return torch.cat(parts)
+
+
+class CLMLECriterion(nn.Module):
+    """Training loss of :class:`CLMLEClassifier` (criterion protocol).
+
+    During the warm-up (``stage == "warmup"``) it is the weighted cross-entropy
+    of the logits (the "prior features" of the paper). Afterwards it is the
+    CLMLE loss (Eq. 9, :func:`skimbalance.losses.clmle.clmle_loss`) of each
+    task's normalised embedding, with the batch samples' clusters looked up in
+    ``cluster_of`` (set by the re-clustering callback), averaged over tasks.
+    In training mode it also caches every sample's loss in the task's batch
+    sampler (for the choice of the hardest query cluster).
+
+    Parameters
+    ----------
+    margin_between : Tensor of shape (n_tasks,)
+        ``a_1`` of every task.
+    margin_within : Tensor of shape (n_tasks, n_classes)
+        ``a_2`` of every class of every task.
+    scale : float
+        Inverse temperature of the loss's log-sum-exp (1 is Eq. 9 as printed).
+    cost_sensitive : bool
+        Inverse in-batch class-frequency weighting (Sec. 3.3).
+
+    References
+    ----------
+    .. [1] C. Huang, Y. Li, C. C. Loy and X. Tang, "Deep Imbalanced Learning
+       for Face Recognition and Attribute Prediction", IEEE TPAMI, 2019
+       (Eq. 9, Sec. 3.3).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skimbalance.classifiers.clmle import CLMLECriterion
+    >>> crit = CLMLECriterion(torch.tensor([0.5]), torch.tensor([[0.2, 0.2]]),
+    ...                       scale=1.0, cost_sensitive=True)
+    >>> crit.cluster_of = torch.tensor([[0, 0, 1, 1]])
+    >>> crit.stage = "clmle"
+    >>> emb = torch.randn(4, 1, 3)
+    >>> loss, logs = crit((torch.zeros(4, 1, 2), emb), torch.tensor([[0], [0], [1], [1]]),
+    ...                   {"index": torch.arange(4)})
+    >>> loss.shape, sorted(logs)
+    (torch.Size([]), ['clmle_loss'])
+    """
+
+    def __init__(self, margin_between, margin_within, *, scale, cost_sensitive):
+        super().__init__()
+        self.margin_between = margin_between
+        self.margin_within = margin_within
+        self.scale = scale
+        self.cost_sensitive = cost_sensitive
+        self.stage = "warmup"
+        self.cluster_of = None
+        self.samplers = []
+
+    def forward(self, y_pred, y_true, batch):
+        weight = batch.get("sample_weight")
+        if self.stage == "warmup" or self.cluster_of is None:
+            return weighted_cross_entropy(y_pred[0], y_true, weight)
+        embedding = y_pred[1]
+        index = batch["index"].to(self.cluster_of.device)
+        clusters = self.cluster_of[:, index].to(embedding.device)
+        n_tasks = embedding.shape[1]
+        total = embedding.new_zeros(())
+        for t in range(n_tasks):  # a loop over tasks (labels), not samples
+            out = clmle_loss(
+                embedding[:, t],
+                clusters[t],
+                y_true[:, t],
+                self.margin_between[t],
+                self.margin_within[t].to(embedding.device),
+                scale=self.scale,
+                cost_sensitive=self.cost_sensitive,
+                sample_weight=None if weight is None else weight[:, t],
+            )
+            total = total + out.loss
+            if self.training and self.samplers:
+                self.samplers[t].update_losses(
+                    index.cpu().numpy(), out.sample_losses.detach().cpu().numpy()
+                )
+        loss = total / n_tasks
+        return loss, {"clmle_loss": float(loss.detach())}
+
+
+class PhaseBatchSampler:
+    """Training batches: shuffled during the warm-up, cluster-based afterwards.
+
+    Used as the ``train_batch_sampler`` of the skorch net; the re-clustering
+    callback installs ``cluster_sampler`` at the end of the warm-up.
+
+    Parameters
+    ----------
+    n_samples : int
+        Size of the training set.
+    batch_size : int
+        Warm-up batch size.
+    random_state : int
+        Seed of the warm-up shuffling.
+
+    Examples
+    --------
+    >>> from skimbalance.classifiers.clmle import PhaseBatchSampler
+    >>> [len(b) for b in PhaseBatchSampler(10, 4, random_state=0)]
+    [4, 4, 2]
+    """
+
+    def __init__(self, n_samples, batch_size, random_state):
+        self.n_samples = n_samples
+        self.batch_size = batch_size
+        self.rng = np.random.default_rng(random_state)
+        self.cluster_sampler = None
+
+    def __len__(self):
+        if self.cluster_sampler is not None:
+            return len(self.cluster_sampler)
+        return -(-self.n_samples // self.batch_size)
+
+    def __iter__(self):
+        if self.cluster_sampler is not None:
+            yield from self.cluster_sampler
+            return
+        order = self.rng.permutation(self.n_samples)
+        for start in range(0, self.n_samples, self.batch_size):
+            yield order[start : start + self.batch_size]
+
+
+def cluster_round_epochs(max_epochs, warmup_epochs, n_cluster_rounds):
+    """1-based epochs at whose start CLMLE (re-)clusters the training set.
+
+    The epochs after the warm-up are split into ``n_cluster_rounds`` nearly
+    equal rounds; each starts with a clustering on the latest embeddings.
+
+    Examples
+    --------
+    >>> from skimbalance.classifiers.clmle import cluster_round_epochs
+    >>> cluster_round_epochs(30, 5, 5)
+    [6, 11, 16, 21, 26]
+    >>> cluster_round_epochs(8, 5, 5)
+    [6, 7, 8]
+    """
+    n_epochs = max_epochs - warmup_epochs
+    if n_epochs <= 0:
+        return []
+    rounds = min(n_cluster_rounds, n_epochs)
+    starts = np.floor(np.arange(rounds) * n_epochs / rounds).astype(int)
+    return sorted({int(warmup_epochs + 1 + s) for s in starts})
+
+
+class ClusterSchedule(Callback):
+    """Warm-up, clustering rounds and cache of :class:`CLMLEClassifier`.
+
+    At the start of each clustering round (:func:`cluster_round_epochs`) it
+    embeds the whole training set (in chunks, evaluation mode), clusters each
+    class of each task into equal-size clusters
+    (:func:`~skimbalance.cluster.equal_size_spherical_kmeans.cluster_by_class`),
+    installs the assignments in the criterion and the clusters in the
+    cluster-based batch samplers (one per task). Records ``n_clusters`` and
+    ``clustering_time`` in the history row of that epoch.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features), float32
+        Training inputs (released at the end of training).
+    y : ndarray of shape (n_samples, n_tasks), int64
+        Encoded targets.
+    batches : PhaseBatchSampler
+        The net's training batch sampler.
+    round_epochs : list of int
+        Epochs starting a clustering round.
+    cluster_size, n_clusters_per_batch, samples_per_cluster : int
+    cluster_sampling : {"hardest", "uniform"}
+    seed : int
+        Seed of the clusterings and of the batch samplers.
+    batch_size : int
+        Rows per chunk when embedding the training set.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skimbalance.classifiers.clmle import ClusterSchedule, PhaseBatchSampler
+    >>> cb = ClusterSchedule(np.zeros((4, 2), np.float32), np.zeros((4, 1), int),
+    ...                      PhaseBatchSampler(4, 2, 0), [2], cluster_size=2,
+    ...                      n_clusters_per_batch=12, samples_per_cluster=20,
+    ...                      cluster_sampling="hardest", seed=0, batch_size=4)
+    >>> cb.round_epochs
+    [2]
+    """
+
+    def __init__(
+        self,
+        X,
+        y,
+        batches,
+        round_epochs,
+        *,
+        cluster_size,
+        n_clusters_per_batch,
+        samples_per_cluster,
+        cluster_sampling,
+        seed,
+        batch_size,
+    ):
+        self.X = X
+        self.y = y
+        self.batches = batches
+        self.round_epochs = round_epochs
+        self.cluster_size = cluster_size
+        self.n_clusters_per_batch = n_clusters_per_batch
+        self.samples_per_cluster = samples_per_cluster
+        self.cluster_sampling = cluster_sampling
+        self.seed = seed
+        self.batch_size = batch_size
+
+    def initialize(self):
+        self.samplers_ = []
+        self.rounds_done_ = 0
+        self.last_sets_ = None
+        return self
+
+    def on_train_begin(self, net, X=None, y=None, **kwargs):
+        net.criterion_.stage = "warmup"
+        net.criterion_.cluster_of = None
+        net.criterion_.samplers = []
+
+    def cluster(self, net):
+        """Cluster every task's classes on the current embeddings.
+
+        From the second round on, each class's k-means starts from its
+        centroids of the previous round (the embedding moves slowly), which
+        keeps the clusters' identities and needs fewer iterations.
+
+        Returns
+        -------
+        list of ClusterSet
+            One per task, on the net's device.
+        """
+        emb = embed_in_chunks(net.module_, self.X, net.device, self.batch_size)
+        labels = torch.as_tensor(self.y, device=emb.device)
+        gen = torch.Generator().manual_seed(self.seed + 7919 * self.rounds_done_)
+        previous = self.last_sets_ or [None] * self.y.shape[1]
+        self.last_sets_ = [
+            cluster_by_class(
+                emb[:, t],
+                labels[:, t],
+                self.cluster_size,
+                random_state=gen,
+                previous=previous[t],
+            )
+            for t in range(self.y.shape[1])
+        ]
+        return self.last_sets_
+
+    def on_epoch_begin(self, net, **kwargs):
+        epoch = len(net.history)
+        if epoch not in self.round_epochs:
+            return
+        start = time.perf_counter()
+        sets = self.cluster(net)
+        criterion = net.criterion_
+        criterion.cluster_of = torch.stack([cs.assignments for cs in sets])
+        if not self.samplers_:
+            n_batches = len(
+                ClusterBatchSampler(
+                    sets[0].assignments,
+                    sets[0].centroids,
+                    sets[0].cluster_labels,
+                    n_clusters_per_batch=self.n_clusters_per_batch,
+                    samples_per_cluster=self.samples_per_cluster,
+                )
+            )
+            seeds = np.random.SeedSequence(self.seed).spawn(len(sets) + 1)
+            self.samplers_ = [
+                ClusterBatchSampler(
+                    cs.assignments,
+                    cs.centroids,
+                    cs.cluster_labels,
+                    n_clusters_per_batch=self.n_clusters_per_batch,
+                    samples_per_cluster=self.samples_per_cluster,
+                    n_batches=n_batches,
+                    query=self.cluster_sampling,
+                    random_state=np.random.default_rng(seeds[t]),
+                )
+                for t, cs in enumerate(sets)
+            ]
+            self.batches.cluster_sampler = (
+                self.samplers_[0]
+                if len(sets) == 1
+                else AlternatingBatchSampler(
+                    self.samplers_,
+                    n_batches=n_batches,
+                    random_state=np.random.default_rng(seeds[-1]),
+                )
+            )
+        else:
+            for sampler, cs in zip(self.samplers_, sets, strict=True):
+                sampler.update_clusters(cs.assignments, cs.centroids, cs.cluster_labels)
+        criterion.samplers = self.samplers_
+        criterion.stage = "clmle"
+        self.rounds_done_ += 1
+        net.history.record("n_clusters", [cs.n_clusters for cs in sets])
+        net.history.record("clustering_time", time.perf_counter() - start)
+
+    def on_train_end(self, net, **kwargs):
+        # Keep neither the training data nor the per-sample caches in the net.
+        self.X = None
+        self.y = None
+        self.samplers_ = []
+        self.batches.cluster_sampler = None
+        net.criterion_.cluster_of = None
+        net.criterion_.samplers = []
+
+
+class CLMLEClassifier(
+    ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseDeepClassifier
+):
+    __doc__ = f"""Cluster-based Large Margin Local Embedding (Huang et al., TPAMI).
+
+    Learns an embedding ``f(x)`` on the unit hypersphere in which every class
+    is a set of equal-size clusters kept apart by angular margins, and
+    predicts with the k-nearest-cluster rule:
+
+    1. ``warmup_epochs`` of cross-entropy give the initial embedding (the
+       paper's "prior features");
+    2. the remaining epochs are split into ``n_cluster_rounds`` rounds; each
+       starts by embedding the whole training set and clustering every class
+       into clusters of ``cluster_size`` points (spherical k-means with equal
+       sizes, Eqs. 6-7);
+    3. training batches are cluster-based (Sec. 3.3): a class drawn
+       uniformly, its cluster with the highest cached loss as the query, its
+       ``n_clusters_per_batch - 1`` nearest clusters (of its own and of other
+       classes), ``samples_per_cluster`` samples from each;
+    4. the loss is Eq. 9: each sample is pulled to its cluster's in-batch
+       centroid and pushed from the other classes' clusters by
+       ``margin_between`` and from its own class's other clusters by
+       ``margin_within``, each sample's loss scaled by the inverse frequency
+       of its class in the batch (``cost_sensitive``);
+    5. after training the training set is clustered once more on the final
+       embedding (each round starting from the previous round's centroids)
+       and a query is labelled by Eq. 10 over its
+       ``n_neighbor_clusters`` nearest centroids.
+
+    A multi-label target gets one embedding, one set of clusters and one
+    k-nearest-cluster rule per label; each batch is built from one label's
+    clusters (drawn uniformly) and the loss is applied to every label.
+
+    Parameters
+    ----------
+    cluster_size : int, default=16
+        ``l``, points per cluster; a class of ``L_c`` points gets
+        ``max(1, floor(L_c / l))`` clusters. The paper uses 200 on datasets
+        of 10^5 faces.
+    n_clusters_per_batch : int, default=12
+        ``M``, clusters per batch (the paper's 12).
+    samples_per_cluster : int, default=10
+        Samples drawn from each cluster of a batch (the paper draws 20 of
+        200; all members of a smaller cluster). With the defaults a batch
+        holds up to 120 samples, about the shared ``batch_size``.
+    margin_between : float or "auto", default="auto"
+        ``a_1``, between-class margin in cosine units. ``"auto"``: the
+        paper's upper bound ``1 - cos(2 pi / C)``.
+    margin_within : float or "auto", default="auto"
+        ``a_2``, within-class margin. ``"auto"``: per class, half of the
+        paper's bound ``1 - cos(min(2 pi L_c / L, pi))`` capped at ``a_1``.
+    scale : float, default=8.0
+        Inverse temperature ``s`` of the loss's log-sum-exp,
+        ``(1/s) log sum_k exp(s f^T mu_k)``. ``scale=1`` is Eq. 9 exactly as
+        printed; it trains poorly (the log-sum-exp of cosines barely separates
+        the clusters, see the user guide), larger values make the hinge
+        compare with the nearest other clusters.
+    n_neighbor_clusters : int, default=2
+        ``N`` of the k-nearest-cluster rule. With ``N = 2`` the predicted class
+        is the nearest cluster's, with a graded score; larger ``N`` favours
+        the classes with many clusters around the query (the paper searches
+        ``N`` in 20 to 200 with hundreds of clusters per class).
+    warmup_epochs : int, default=5
+        Epochs of cross-entropy training before the first clustering.
+    n_cluster_rounds : int, default=5
+        Number of clustering rounds after the warm-up (the paper's "about 5
+        alternation rounds"), spread evenly over the remaining epochs.
+    cluster_sampling : {{"hardest", "uniform"}}, default="hardest"
+        Query cluster of the drawn class: the one with the highest cached
+        mean loss (the paper), or uniform (its ablation).
+    cost_sensitive : bool, default=True
+        Scale each sample's loss by the inverse frequency of its class in
+        the batch (the paper); ``False`` for the ablation.
+    knc_algorithm : {{"torch", "kd_tree", "ball_tree", "brute"}}, default="torch"
+        Nearest-centroid search of the k-nearest-cluster rule.
+{SHARED_PARAMETERS_DOC}
+    Attributes
+    ----------
+    centroids_ : ndarray of shape (n_clusters, embedding_dim), or a list of one per label
+        Unit-norm cluster centroids of the final embedding of the training set.
+    cluster_labels_ : ndarray of shape (n_clusters,), or a list of one per label
+        Class of every centroid (labels from ``classes_``; 0/1 per label for
+        multi-label).
+    cluster_sizes_ : ndarray of shape (n_clusters,), or a list of one per label
+        Number of training points in every cluster.
+    margin_between_ : float or ndarray of shape (n_labels,)
+        ``a_1`` used.
+    margin_within_ : ndarray of shape (n_classes,) or (n_labels, 2)
+        ``a_2`` used, per class.
+{SHARED_ATTRIBUTES_DOC}
+    See Also
+    --------
+    CrossEntropyClassifier : the same network with plain cross-entropy.
+
+    Notes
+    -----
+    Predictions come from the k-nearest-cluster rule, not from the logits
+    (which only serve the warm-up), so there is no ``decision_function``.
+    ``transform`` returns the learned unit-norm embedding. ``early_stopping``
+    is not supported: the training loss changes with every clustering round.
+
+    References
+    ----------
+    .. [1] C. Huang, Y. Li, C. C. Loy and X. Tang, "Deep Imbalanced Learning
+       for Face Recognition and Attribute Prediction", IEEE TPAMI, 2019.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from skimbalance import CLMLEClassifier
+    >>> X, y = load_digits(return_X_y=True)
+    >>> clf = CLMLEClassifier(hidden_layer_sizes=(64,), max_epochs=8,
+    ...                       warmup_epochs=3, n_cluster_rounds=2, random_state=0)
+    >>> clf.fit(X / 16, y).score(X / 16, y) > 0.9
+    True
+    >>> clf.transform(X[:2] / 16).shape
+    (2, 64)
+    """
+
+    _parameter_constraints: dict = {
+        **BaseDeepClassifier._parameter_constraints,
+        "cluster_size": [Interval(numbers.Integral, 1, None, closed="left")],
+        "n_clusters_per_batch": [Interval(numbers.Integral, 2, None, closed="left")],
+        "samples_per_cluster": [Interval(numbers.Integral, 1, None, closed="left")],
+        "margin_between": [
+            Interval(numbers.Real, 0, 2, closed="both"),
+            StrOptions({"auto"}),
+        ],
+        "margin_within": [
+            Interval(numbers.Real, 0, 2, closed="both"),
+            StrOptions({"auto"}),
+        ],
+        "scale": [Interval(numbers.Real, 0, None, closed="neither")],
+        "n_neighbor_clusters": [Interval(numbers.Integral, 1, None, closed="left")],
+        "warmup_epochs": [Interval(numbers.Integral, 0, None, closed="left")],
+        "n_cluster_rounds": [Interval(numbers.Integral, 1, None, closed="left")],
+        "cluster_sampling": [StrOptions({"hardest", "uniform"})],
+        "cost_sensitive": ["boolean"],
+        "knc_algorithm": [StrOptions({"torch", "kd_tree", "ball_tree", "brute"})],
+    }
+
+    _has_decision_function = False
+
+    def __init__(
+        self,
+        *,
+        cluster_size=16,
+        n_clusters_per_batch=12,
+        samples_per_cluster=10,
+        margin_between="auto",
+        margin_within="auto",
+        scale=8.0,
+        n_neighbor_clusters=2,
+        warmup_epochs=5,
+        n_cluster_rounds=5,
+        cluster_sampling="hardest",
+        cost_sensitive=True,
+        knc_algorithm="torch",
+        hidden_layer_sizes=(512, 512),
+        dropout=0.5,
+        embedding_dim=64,
+        backbone=None,
+        input_shape=None,
+        max_epochs=30,
+        batch_size=128,
+        lr=1e-3,
+        weight_decay=0.0,
+        optimizer="adam",
+        class_weight=None,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=5,
+        callbacks=None,
+        device="auto",
+        n_threads=None,
+        random_state=None,
+        verbose=0,
+    ):
+        self.cluster_size = cluster_size
+        self.n_clusters_per_batch = n_clusters_per_batch
+        self.samples_per_cluster = samples_per_cluster
+        self.margin_between = margin_between
+        self.margin_within = margin_within
+        self.scale = scale
+        self.n_neighbor_clusters = n_neighbor_clusters
+        self.warmup_epochs = warmup_epochs
+        self.n_cluster_rounds = n_cluster_rounds
+        self.cluster_sampling = cluster_sampling
+        self.cost_sensitive = cost_sensitive
+        self.knc_algorithm = knc_algorithm
+        super().__init__(
+            hidden_layer_sizes=hidden_layer_sizes,
+            dropout=dropout,
+            embedding_dim=embedding_dim,
+            backbone=backbone,
+            input_shape=input_shape,
+            max_epochs=max_epochs,
+            batch_size=batch_size,
+            lr=lr,
+            weight_decay=weight_decay,
+            optimizer=optimizer,
+            class_weight=class_weight,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            n_iter_no_change=n_iter_no_change,
+            callbacks=callbacks,
+            device=device,
+            n_threads=n_threads,
+            random_state=random_state,
+            verbose=verbose,
+        )
+
+    # ---------------------------------------------------------------- hooks
+    def _margins(self, ctx):
+        """``a_1`` (n_tasks,) and ``a_2`` (n_tasks, n_classes), float64."""
+        a1 = np.zeros(ctx.n_tasks)
+        a2 = np.zeros((ctx.n_tasks, ctx.n_classes))
+        for t in range(ctx.n_tasks):
+            auto1, auto2 = default_clmle_margins(np.maximum(ctx.class_counts[t], 0))
+            a1[t] = auto1 if self.margin_between == "auto" else self.margin_between
+            a2[t] = (
+                auto2.numpy() if self.margin_within == "auto" else self.margin_within
+            )
+        return a1, a2
+
+    def _build_criterion(self, ctx):
+        a1, a2 = self._margins(ctx)
+        self._fit_margins = (a1, a2)
+        return CLMLECriterion(
+            torch.as_tensor(a1, dtype=torch.float32),
+            torch.as_tensor(a2, dtype=torch.float32),
+            scale=float(self.scale),
+            cost_sensitive=bool(self.cost_sensitive),
+        )
+
+    def _embed_batch_size(self):
+        return max(int(self.batch_size), 1024)
+
+    def _build_callbacks(self, ctx):
+        self._batches = PhaseBatchSampler(
+            ctx.X.shape[0], int(self.batch_size), random_state=ctx.seed
+        )
+        schedule = ClusterSchedule(
+            ctx.X,
+            ctx.y,
+            self._batches,
+            cluster_round_epochs(
+                int(self.max_epochs),
+                int(self.warmup_epochs),
+                int(self.n_cluster_rounds),
+            ),
+            cluster_size=int(self.cluster_size),
+            n_clusters_per_batch=int(self.n_clusters_per_batch),
+            samples_per_cluster=int(self.samples_per_cluster),
+            cluster_sampling=self.cluster_sampling,
+            seed=int(ctx.seed),
+            batch_size=self._embed_batch_size(),
+        )
+        return [("cluster_schedule", schedule)]
+
+    def _net_kwargs(self, ctx):
+        if self.early_stopping:
+            raise ValueError(
+                "CLMLEClassifier does not support early_stopping=True: its training "
+                "loss changes with every clustering round, so a validation loss is "
+                "not comparable across epochs. Set early_stopping=False."
+            )
+        return {"train_batch_sampler": self._batches}
+
+    def _on_fit_end(self, ctx):
+        module = self.net_.module_
+        schedule = dict(self.net_.callbacks_)["cluster_schedule"]
+        previous = schedule.last_sets_ or [None] * ctx.n_tasks
+        schedule.last_sets_ = None
+        emb = embed_in_chunks(module, ctx.X, self.net_.device, self._embed_batch_size())
+        labels = torch.as_tensor(ctx.y, device=emb.device)
+        gen = torch.Generator().manual_seed(int(ctx.seed) + 1)
+        centroids, cluster_labels, sizes, rules = [], [], [], []
+        for t in range(ctx.n_tasks):
+            cs = cluster_by_class(
+                emb[:, t],
+                labels[:, t],
+                int(self.cluster_size),
+                random_state=gen,
+                previous=previous[t],
+            )
+            c = cs.centroids.detach().cpu()
+            codes = cs.cluster_labels.detach().cpu()
+            rules.append(
+                KNearestClusterRule(
+                    int(self.n_neighbor_clusters), algorithm=self.knc_algorithm
+                ).fit(c, codes, n_classes=ctx.n_classes)
+            )
+            centroids.append(c.numpy())
+            cluster_labels.append(
+                self.classes_[codes.numpy()] if self.n_outputs_ == 1 else codes.numpy()
+            )
+            sizes.append(cs.sizes.cpu().numpy())
+        self._knc_rules = rules
+        self._score_weights = self._class_weights(ctx.y, ctx.n_classes)[1]
+        a1, a2 = self._fit_margins
+        del self._fit_margins, self._batches
+        if self.n_outputs_ == 1:
+            self.centroids_ = centroids[0]
+            self.cluster_labels_ = cluster_labels[0]
+            self.cluster_sizes_ = sizes[0]
+            self.margin_between_ = float(a1[0])
+            self.margin_within_ = a2[0]
+        else:
+            self.centroids_ = centroids
+            self.cluster_labels_ = cluster_labels
+            self.cluster_sizes_ = sizes
+            self.margin_between_ = a1
+            self.margin_within_ = a2
+
+    # ------------------------------------------------------------ prediction
+    def _embedding(self, X):
+        """Unit-norm embeddings ``(n, T, D)`` of validated ``X`` (CPU, float64).
+
+        Computed in zero-padded chunks of fixed size, so a sample's embedding
+        (hence its prediction) does not depend on the other samples passed.
+        """
+        with torch_threads(self.n_threads):
+            emb = embed_in_chunks(
+                self.net_.module_, X, self.net_.device, _PREDICT_CHUNK, pad=True
+            )
+        return F.normalize(emb.double().cpu(), dim=-1)
+
+    def _predict_task_proba(self, X):
+        emb = self._embedding(X)
+        proba = np.stack(
+            [
+                rule.predict_proba(emb[:, t]).numpy()
+                for t, rule in enumerate(self._knc_rules)
+            ],
+            axis=1,
+        )
+        # class_weight: cost-sensitive decision, each class's ratio r_c times w_c
+        weighted = proba * self._score_weights[None, :, :]
+        total = weighted.sum(axis=-1, keepdims=True)
+        return np.where(total > 0, weighted / np.where(total > 0, total, 1.0), proba)
+
+    @property
+    def _n_features_out(self):
+        """Width of :meth:`transform`'s output."""
+        return int(self.embedding_dim) * len(self._knc_rules)
+
+    def transform(self, X):
+        """The learned unit-norm embedding of ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Inputs.
+
+        Returns
+        -------
+        embedding : ndarray of shape (n_samples, embedding_dim)
+            For a multi-label model, the labels' embeddings side by side:
+            ``(n_samples, n_labels * embedding_dim)``.
+        """
+        X = self._validate_X_predict(X)
+        emb = self._embedding(X).numpy()
+        return emb.reshape(emb.shape[0], -1)

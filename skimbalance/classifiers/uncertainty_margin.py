@@ -1,0 +1,631 @@
+"""Uncertainty-driven max-margin learning (Khan et al., CVPR 2019) as an estimator."""
+
+import math
+import numbers
+import warnings
+
+import numpy as np
+import torch
+from sklearn.utils._param_validation import Interval, StrOptions
+from skorch.callbacks import Callback
+from torch import nn
+from torch.utils.data import Subset
+
+from ..base import BaseDeepClassifier, torch_threads
+from ..losses.large_margin import MARGIN_TYPES, plain_logits
+from ..losses.uncertainty_margin import (
+    misclassification_probability,
+    uncertainty_margin_loss,
+)
+from ..modules import MultiTaskNet
+from ..uncertainty.class_margins import class_uncertainty, uncertainty_margins
+from ..uncertainty.mc_dropout import DROPOUT_TYPES, mc_dropout_statistics
+from .cross_entropy import SHARED_ATTRIBUTES_DOC, SHARED_PARAMETERS_DOC
+
+# Cached per-sample MC statistics stay on the training device below this size.
+_MAX_DEVICE_CACHE_BYTES = 256 * 2**20
+
+
+class MarginHead(nn.Module):
+    """Bias-free per-task classifier whose output is a margin family's neutral logits.
+
+    Holds the class vectors ``weight`` of shape ``(T, C, D)`` read by the margin
+    loss; its forward pass returns the logits the model predicts with
+    (:func:`skimbalance.losses.large_margin.plain_logits`): ``W f`` for
+    ``"large_margin"``, ``W_hat f`` for ``"sphereface"``, ``s cos`` for
+    ``"cosface"`` and ``"arcface"``.
+
+    Parameters
+    ----------
+    n_tasks, in_features, n_classes : int
+        Number of tasks ``T``, embedding size ``D`` and classes per task ``C``.
+    margin_type : {"large_margin", "sphereface", "cosface", "arcface"}
+    scale : float
+        Scale ``s`` of the additive families.
+
+    References
+    ----------
+    .. [1] S. Khan et al., "Striking the Right Balance with Uncertainty",
+       CVPR 2019, Eq. 8 (the last layer, without bias, inside the loss).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skimbalance.classifiers.uncertainty_margin import MarginHead
+    >>> MarginHead(2, 4, 3, "cosface", 30.0)(torch.zeros(5, 2, 4)).shape
+    torch.Size([5, 2, 3])
+    """
+
+    def __init__(self, n_tasks, in_features, n_classes, margin_type, scale):
+        super().__init__()
+        self.margin_type = margin_type
+        self.scale = scale
+        bound = 1.0 / math.sqrt(in_features)
+        self.weight = nn.Parameter(
+            torch.empty(n_tasks, n_classes, in_features).uniform_(-bound, bound)
+        )
+
+    def forward(self, embedding):
+        return plain_logits(
+            embedding, self.weight, margin_type=self.margin_type, scale=self.scale
+        )
+
+
+class UncertaintyMarginCriterion(nn.Module):
+    """Training loss of :class:`UncertaintyMarginClassifier` (criterion protocol).
+
+    Called as ``criterion(y_pred, y_true, batch)``; reads the class vectors of
+    the bound :class:`MarginHead`, the current stage of the curriculum
+    (``"softmax"``, ``"class"`` or ``"sample"``), the class margins and the
+    cached per-sample MC-dropout feature moments (looked up with
+    ``batch["index"]``), all set by the schedule callback. Returns the
+    sample-weighted mean of
+    :func:`skimbalance.losses.uncertainty_margin.uncertainty_margin_loss` and,
+    in the sample stage, the mean misclassification probability as a log.
+
+    Parameters
+    ----------
+    margin_type : {"large_margin", "sphereface", "cosface", "arcface"}
+    sample_margin : float
+        ``lambda`` of the sample-level term.
+    scale : float
+        Scale of the additive families.
+    softmax_weight : float, default=0.0
+        L-softmax/SphereFace blending ``lambda`` of the multiplicative families.
+
+    References
+    ----------
+    .. [1] S. Khan et al., "Striking the Right Balance with Uncertainty",
+       CVPR 2019, Eq. 10-15.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skimbalance.classifiers.uncertainty_margin import (
+    ...     MarginHead, UncertaintyMarginCriterion)
+    >>> head = MarginHead(1, 3, 2, "large_margin", 30.0)
+    >>> crit = UncertaintyMarginCriterion("large_margin", 0.5, 30.0).bind(head)
+    >>> emb = torch.randn(4, 1, 3)
+    >>> loss, logs = crit((head(emb), emb), torch.tensor([[0], [1], [1], [0]]), {})
+    >>> loss.shape
+    torch.Size([])
+    """
+
+    def __init__(self, margin_type, sample_margin, scale, softmax_weight=0.0):
+        super().__init__()
+        self.margin_type = margin_type
+        self.sample_margin = sample_margin
+        self.scale = scale
+        self.softmax_weight = softmax_weight
+        self.stage = "softmax"
+        self.margins = None
+        self.feature_mean = None
+        self.feature_var = None
+        self._head = []  # a plain list: the head is not registered twice
+
+    def bind(self, head):
+        """Read the class vectors of ``head`` (a :class:`MarginHead`)."""
+        self._head = [head]
+        return self
+
+    def forward(self, y_pred, y_true, batch):
+        if not self._head:
+            raise RuntimeError("The criterion is not bound to a MarginHead.")
+        embedding = y_pred[1]
+        weight = self._head[0].weight
+        margins = None
+        if self.stage != "softmax" and self.margins is not None:
+            margins = self.margins.to(embedding.device)
+        stats = None
+        logs = {}
+        if (
+            self.stage == "sample"
+            and self.feature_mean is not None
+            and "index" in batch
+        ):
+            index = batch["index"].to(self.feature_mean.device)
+            stats = (
+                self.feature_mean[index].to(embedding.device),
+                self.feature_var[index].to(embedding.device),
+            )
+            with torch.no_grad():
+                prob = misclassification_probability(
+                    stats[0], stats[1], weight, y_true, margin_type=self.margin_type
+                )
+            logs["misclassification_probability"] = float(prob.mean())
+        loss = uncertainty_margin_loss(
+            embedding,
+            weight,
+            y_true,
+            margins,
+            margin_type=self.margin_type,
+            sample_stats=stats,
+            sample_margin=self.sample_margin,
+            scale=self.scale,
+            softmax_weight=self.softmax_weight,
+        )
+        weight_batch = batch.get("sample_weight")
+        if weight_batch is not None:
+            loss = loss * weight_batch.to(loss.dtype)
+        return loss.mean(), logs
+
+
+def curriculum_stage(epoch, max_epochs, warmup_epochs, sample_level_epochs):
+    """Stage of the curriculum at a 1-based ``epoch`` (Sec. 6.1.1).
+
+    ``"softmax"`` for the first ``warmup_epochs`` epochs, ``"sample"`` for the
+    last ``sample_level_epochs`` epochs after the warm-up, ``"class"`` between.
+
+    Examples
+    --------
+    >>> from skimbalance.classifiers.uncertainty_margin import curriculum_stage
+    >>> [curriculum_stage(e, 6, 2, 2) for e in range(1, 7)]
+    ['softmax', 'softmax', 'class', 'class', 'sample', 'sample']
+    """
+    if epoch <= warmup_epochs:
+        return "softmax"
+    if sample_level_epochs > 0 and epoch > max_epochs - sample_level_epochs:
+        return "sample"
+    return "class"
+
+
+class UncertaintySchedule(Callback):
+    """Curriculum and MC-dropout refreshes of :class:`UncertaintyMarginClassifier`.
+
+    At the start of each epoch it sets the criterion's stage
+    (:func:`curriculum_stage`); after the warm-up it runs ``n_mc_samples``
+    MC-dropout passes over the training set at the first margin epoch, every
+    ``refresh_interval`` epochs after it, and at the start of the sample-level
+    stage. Each refresh sets the class margins from the class uncertainties of
+    the training samples and caches every sample's feature mean and variance
+    for the sample-level term. Records ``class_uncertainty`` and
+    ``class_margins`` in the epoch's history row.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features), float32
+        The training inputs (released at the end of training).
+    y : ndarray of shape (n_samples, n_tasks), int64
+        Encoded targets.
+    n_classes : int
+    n_mc_samples, max_margin, refresh_interval : int
+    warmup_epochs, sample_level_epochs : int
+    batch_size : int
+        Samples per MC chunk.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skimbalance.classifiers.uncertainty_margin import UncertaintySchedule
+    >>> cb = UncertaintySchedule(np.zeros((4, 2), np.float32), np.zeros((4, 1), int),
+    ...     2, n_mc_samples=10, max_margin=3, refresh_interval=5, warmup_epochs=1,
+    ...     sample_level_epochs=1, batch_size=4)
+    >>> cb.n_mc_samples
+    10
+    """
+
+    def __init__(
+        self,
+        X,
+        y,
+        n_classes,
+        *,
+        n_mc_samples,
+        max_margin,
+        refresh_interval,
+        warmup_epochs,
+        sample_level_epochs,
+        batch_size,
+    ):
+        self.X = X
+        self.y = y
+        self.n_classes = n_classes
+        self.n_mc_samples = n_mc_samples
+        self.max_margin = max_margin
+        self.refresh_interval = refresh_interval
+        self.warmup_epochs = warmup_epochs
+        self.sample_level_epochs = sample_level_epochs
+        self.batch_size = batch_size
+
+    def initialize(self):
+        self.last_refresh_ = None
+        self.stage_ = "softmax"
+        self.class_uncertainty_ = None
+        self.train_index_ = None
+        return self
+
+    def on_train_begin(self, net, X=None, y=None, **kwargs):
+        net.criterion_.bind(net.module_.head)
+        net.criterion_.stage = "softmax"
+
+    def on_epoch_begin(self, net, dataset_train=None, **kwargs):
+        epoch = len(net.history)
+        if isinstance(dataset_train, Subset):
+            self.train_index_ = np.asarray(dataset_train.indices)
+        stage = curriculum_stage(
+            epoch, net.max_epochs, self.warmup_epochs, self.sample_level_epochs
+        )
+        refresh = stage != "softmax" and (
+            self.last_refresh_ is None
+            or epoch - self.last_refresh_ >= self.refresh_interval
+            or (stage == "sample" and self.stage_ != "sample")
+        )
+        self.stage_ = stage
+        net.criterion_.stage = stage
+        if refresh:
+            self.refresh(net)
+            self.last_refresh_ = epoch
+            net.history.record(
+                "class_uncertainty", self.class_uncertainty_.squeeze(0).tolist()
+            )
+            net.history.record(
+                "class_margins", net.criterion_.margins.squeeze(0).tolist()
+            )
+
+    def refresh(self, net):
+        """Run the MC passes; set the criterion's margins and feature moments."""
+        stats = mc_dropout_statistics(
+            net.module_,
+            torch.from_numpy(self.X),
+            n_samples=self.n_mc_samples,
+            batch_size=self.batch_size,
+        )
+        index = (
+            self.train_index_
+            if self.train_index_ is not None
+            else np.arange(self.X.shape[0])
+        )
+        index_t = torch.as_tensor(index, device=stats.prob_var.device)
+        u = stats.uncertainty[index_t]
+        targets = torch.as_tensor(self.y[index], device=u.device)
+        self.class_uncertainty_ = class_uncertainty(u, targets, self.n_classes).cpu()
+        criterion = net.criterion_
+        criterion.margins = uncertainty_margins(
+            self.class_uncertainty_, self.max_margin
+        ).to(stats.feature_mean.device)
+        nbytes = 2 * stats.feature_mean.numel() * stats.feature_mean.element_size()
+        keep = stats.feature_mean.device.type == "cpu" or (
+            nbytes <= _MAX_DEVICE_CACHE_BYTES
+        )
+        criterion.feature_mean = (
+            stats.feature_mean if keep else stats.feature_mean.cpu()
+        )
+        criterion.feature_var = stats.feature_var if keep else stats.feature_var.cpu()
+
+    def on_train_end(self, net, **kwargs):
+        # Do not keep the training data or per-sample caches in the fitted net.
+        self.X = None
+        self.y = None
+        net.criterion_.feature_mean = None
+        net.criterion_.feature_var = None
+
+
+class UncertaintyMarginClassifier(BaseDeepClassifier):
+    __doc__ = f"""Uncertainty-driven max-margin network (Khan et al., CVPR 2019).
+
+    Rare classes are predicted with more Bayesian uncertainty; the method
+    turns that uncertainty into larger classification regions for them. The
+    network is trained with a curriculum (the paper's Sec. 6.1.1):
+
+    1. ``warmup_epochs`` of plain softmax (all margins 1);
+    2. class-level margins: MC-dropout passes (``n_mc_samples`` stochastic
+       forward passes, Eq. 6-7) give each class's uncertainty, from which an
+       integer margin ``m = max(1, floor(0.5 u))``, capped at ``max_margin``,
+       is set for each class and used in an angular-margin softmax
+       (``margin_type``, Eq. 10); refreshed every ``uncertainty_interval``
+       epochs;
+    3. the last ``sample_level_epochs``: each sample's features are modelled as
+       a Gaussian from the MC passes and its misclassification probability
+       (Eq. 12-14) tightens its margin (Eq. 15, see the user guide for the
+       form used).
+
+    Predictions use the margin family's neutral logits (the margin is a
+    training-time constraint).
+
+    Parameters
+    ----------
+    margin_type : {{"large_margin", "sphereface", "cosface", "arcface"}}, \
+default="large_margin"
+        Margin family, each with the uncertainty-derived per-class margin:
+        L-softmax ``psi_m`` on ``W f`` (the paper's Eq. 10), SphereFace
+        (normalised class vectors, same ``psi_m``), CosFace
+        (``s (cos - (m - 1) 0.175)``) or ArcFace
+        (``s cos(theta + (m - 1) 0.2)``); ``m = 3`` gives the settings of the
+        paper's Table 7.
+    max_margin : int, default=3
+        Largest class margin (the paper's fixed ``m = 3``); the most uncertain
+        class gets it.
+    n_mc_samples : int, default=10
+        MC-dropout passes per uncertainty estimate (the paper's ``N = 10``).
+    uncertainty_interval : int, default=5
+        Epochs between two MC-dropout refreshes (margins and per-sample
+        feature moments); a refresh also happens when the class-level and the
+        sample-level stages begin.
+    warmup_epochs : int, default=10
+        Epochs of plain softmax before the margins are switched on.
+    sample_level_epochs : int, default=10
+        Number of final epochs with the sample-level term (the paper's 10); 0
+        switches it off.
+    sample_margin : float, default=0.5
+        Extra margin, in cosine units, of a sample whose feature distribution
+        is surely misclassified (scaled by its misclassification probability).
+    scale : float, default=30.0
+        Logit scale ``s`` of ``"cosface"`` and ``"arcface"`` (the paper's
+        feature norm 30).
+    softmax_weight : float, default=1.0
+        Blending ``lambda`` of the multiplicative families (``"large_margin"``,
+        ``"sphereface"``): the true-class value is
+        ``(lambda cos + psi_m) / (1 + lambda)``, the device Liu et al. use to
+        make L-softmax and SphereFace trainable (they anneal it down to 5 for
+        ``m = 4``). With 0 (the pure ``psi_m`` of the paper's Eq. 10) and
+        ``m = 3`` the network under-fits small data sets. Ignored by
+        ``"cosface"`` and ``"arcface"``.
+    mc_predict : bool, default=False
+        If True, ``predict_proba`` and ``predict`` average ``n_mc_samples``
+        MC-dropout passes (seeded by the fit, so repeatable); otherwise they
+        use one deterministic pass with dropout off.
+{SHARED_PARAMETERS_DOC}
+    Attributes
+    ----------
+    class_uncertainty_ : ndarray of shape (n_classes,) or (n_labels, 2)
+        Mean MC-dropout predictive uncertainty of each class's training
+        samples, from the last refresh (or from one estimate at the end of
+        ``fit`` when the margins were never switched on); NaN for a class
+        without training samples (e.g. a label that is never 1).
+    class_margins_ : ndarray of shape (n_classes,) or (n_labels, 2)
+        Integer margins in force at the end of training (all 1 if training
+        ended in the softmax warm-up).
+{SHARED_ATTRIBUTES_DOC}
+    See Also
+    --------
+    CrossEntropyClassifier : the same network with plain cross-entropy.
+
+    Notes
+    -----
+    Dropout is what makes the uncertainty: with ``dropout=0`` (or a backbone
+    without dropout) every uncertainty is 0 and the method reduces to the
+    softmax of its margin family (a warning is raised).
+
+    References
+    ----------
+    .. [1] S. Khan, M. Hayat, S. W. Zamir, J. Shen and L. Shao, "Striking the
+       Right Balance with Uncertainty", CVPR 2019.
+    .. [2] Y. Gal and Z. Ghahramani, "Dropout as a Bayesian Approximation",
+       ICML 2016.
+    .. [3] W. Liu, Y. Wen, Z. Yu and M. Yang, "Large-Margin Softmax Loss for
+       Convolutional Neural Networks", ICML 2016.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from skimbalance import UncertaintyMarginClassifier
+    >>> X, y = load_digits(return_X_y=True)
+    >>> clf = UncertaintyMarginClassifier(
+    ...     hidden_layer_sizes=(64,), max_epochs=8, warmup_epochs=2,
+    ...     sample_level_epochs=3, uncertainty_interval=2, lr=1e-2,
+    ...     random_state=0)
+    >>> clf.fit(X / 16, y).score(X / 16, y) > 0.9
+    True
+    >>> clf.class_margins_.shape, clf.predict_uncertainty(X[:3] / 16).shape
+    ((10,), (3,))
+    """
+
+    _parameter_constraints: dict = {
+        **BaseDeepClassifier._parameter_constraints,
+        "margin_type": [StrOptions(set(MARGIN_TYPES))],
+        "max_margin": [Interval(numbers.Integral, 1, None, closed="left")],
+        "n_mc_samples": [Interval(numbers.Integral, 1, None, closed="left")],
+        "uncertainty_interval": [Interval(numbers.Integral, 1, None, closed="left")],
+        "warmup_epochs": [Interval(numbers.Integral, 0, None, closed="left")],
+        "sample_level_epochs": [Interval(numbers.Integral, 0, None, closed="left")],
+        "sample_margin": [Interval(numbers.Real, 0, None, closed="left")],
+        "scale": [Interval(numbers.Real, 0, None, closed="neither")],
+        "softmax_weight": [Interval(numbers.Real, 0, None, closed="left")],
+        "mc_predict": ["boolean"],
+    }
+
+    def __init__(
+        self,
+        *,
+        margin_type="large_margin",
+        max_margin=3,
+        n_mc_samples=10,
+        uncertainty_interval=5,
+        warmup_epochs=10,
+        sample_level_epochs=10,
+        sample_margin=0.5,
+        scale=30.0,
+        softmax_weight=1.0,
+        mc_predict=False,
+        hidden_layer_sizes=(512, 512),
+        dropout=0.5,
+        embedding_dim=64,
+        backbone=None,
+        input_shape=None,
+        max_epochs=30,
+        batch_size=128,
+        lr=1e-3,
+        weight_decay=0.0,
+        optimizer="adam",
+        class_weight=None,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=5,
+        callbacks=None,
+        device="auto",
+        n_threads=None,
+        random_state=None,
+        verbose=0,
+    ):
+        self.margin_type = margin_type
+        self.max_margin = max_margin
+        self.n_mc_samples = n_mc_samples
+        self.uncertainty_interval = uncertainty_interval
+        self.warmup_epochs = warmup_epochs
+        self.sample_level_epochs = sample_level_epochs
+        self.sample_margin = sample_margin
+        self.scale = scale
+        self.softmax_weight = softmax_weight
+        self.mc_predict = mc_predict
+        super().__init__(
+            hidden_layer_sizes=hidden_layer_sizes,
+            dropout=dropout,
+            embedding_dim=embedding_dim,
+            backbone=backbone,
+            input_shape=input_shape,
+            max_epochs=max_epochs,
+            batch_size=batch_size,
+            lr=lr,
+            weight_decay=weight_decay,
+            optimizer=optimizer,
+            class_weight=class_weight,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            n_iter_no_change=n_iter_no_change,
+            callbacks=callbacks,
+            device=device,
+            n_threads=n_threads,
+            random_state=random_state,
+            verbose=verbose,
+        )
+
+    # ---------------------------------------------------------------- hooks
+    def _build_module(self, ctx):
+        backbone, width = self._build_backbone(ctx)
+        module = MultiTaskNet(
+            backbone,
+            width,
+            n_tasks=ctx.n_tasks,
+            n_classes=ctx.n_classes,
+            embedding_dim=self.embedding_dim,
+            input_shape=self.input_shape,
+            head=MarginHead(
+                ctx.n_tasks,
+                self.embedding_dim,
+                ctx.n_classes,
+                self.margin_type,
+                float(self.scale),
+            ),
+        )
+        if not any(
+            isinstance(mod, DROPOUT_TYPES) and mod.p > 0 for mod in module.modules()
+        ):
+            warnings.warn(
+                "The network has no dropout with p > 0: MC-dropout uncertainties are "
+                "all 0, so every class margin stays 1 (the plain softmax of "
+                f"margin_type={self.margin_type!r}).",
+                UserWarning,
+                stacklevel=2,
+            )
+        return module
+
+    def _build_criterion(self, ctx):
+        return UncertaintyMarginCriterion(
+            self.margin_type,
+            float(self.sample_margin),
+            float(self.scale),
+            float(self.softmax_weight),
+        )
+
+    def _mc_batch_size(self):
+        return max(int(self.batch_size), 256)
+
+    def _build_callbacks(self, ctx):
+        schedule = UncertaintySchedule(
+            ctx.X,
+            ctx.y,
+            ctx.n_classes,
+            n_mc_samples=self.n_mc_samples,
+            max_margin=self.max_margin,
+            refresh_interval=self.uncertainty_interval,
+            warmup_epochs=self.warmup_epochs,
+            sample_level_epochs=self.sample_level_epochs,
+            batch_size=self._mc_batch_size(),
+        )
+        return [("uncertainty_schedule", schedule)]
+
+    def _on_fit_end(self, ctx):
+        self._mc_seed = int(ctx.seed)
+        schedule = dict(self.net_.callbacks_)["uncertainty_schedule"]
+        criterion = self.net_.criterion_
+        n_tasks, n_classes = ctx.n_tasks, ctx.n_classes
+        uncertainty = schedule.class_uncertainty_
+        if uncertainty is None:
+            stats = self._mc_statistics(ctx.X)
+            uncertainty = class_uncertainty(
+                stats.uncertainty.cpu(), torch.from_numpy(ctx.y), n_classes
+            )
+        if criterion.stage == "softmax" or criterion.margins is None:
+            margins = np.ones((n_tasks, n_classes), dtype=np.int64)
+        else:
+            margins = criterion.margins.cpu().numpy()
+        uncertainty = uncertainty.numpy().reshape(n_tasks, n_classes)
+        self.class_uncertainty_ = (
+            uncertainty[0] if self.n_outputs_ == 1 else uncertainty
+        )
+        self.class_margins_ = margins[0] if self.n_outputs_ == 1 else margins
+
+    # ------------------------------------------------------------ prediction
+    def _mc_statistics(self, X):
+        """MC-dropout moments of validated ``X``, seeded by the fit."""
+        with torch.random.fork_rng(devices=self._cuda_devices()):
+            torch.manual_seed(getattr(self, "_mc_seed", 0))
+            with torch_threads(self.n_threads):
+                return mc_dropout_statistics(
+                    self.net_.module_,
+                    torch.from_numpy(np.ascontiguousarray(X)),
+                    n_samples=self.n_mc_samples,
+                    batch_size=self._mc_batch_size(),
+                )
+
+    def _cuda_devices(self):
+        param = next(self.net_.module_.parameters())
+        return [param.device.index or 0] if param.device.type == "cuda" else []
+
+    def _predict_task_proba(self, X):
+        if not self.mc_predict:
+            return super()._predict_task_proba(X)
+        return self._mc_statistics(X).prob_mean.double().cpu().numpy()
+
+    def predict_uncertainty(self, X):
+        """Predictive uncertainty of each sample from MC dropout (Eq. 7).
+
+        The total variance ``sum_c Var[p_c]`` of the class probabilities over
+        ``n_mc_samples`` stochastic passes with dropout on (the trace of the
+        paper's Eq. 7 without its constant ``tau^-1`` term). Seeded by the fit,
+        so repeated calls agree.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Inputs.
+
+        Returns
+        -------
+        uncertainty : ndarray of shape (n_samples,) or (n_samples, n_labels)
+            Per sample (per label for a multi-label model); 0 means every pass
+            predicts the same probabilities.
+        """
+        X = self._validate_X_predict(X)
+        u = self._mc_statistics(X).uncertainty.double().cpu().numpy()
+        return u[:, 0] if self.n_outputs_ == 1 else u

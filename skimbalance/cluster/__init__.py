@@ -1,0 +1,1 @@
+"""Clustering of embeddings (pure PyTorch, no scikit-learn or skorch imports)."""

@@ -1,0 +1,1 @@
+"""Nearest-neighbour rules over learned embeddings."""

@@ -1,0 +1,1 @@
+"""Batch samplers (pure NumPy/PyTorch, no scikit-learn or skorch imports)."""

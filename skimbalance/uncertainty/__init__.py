@@ -1,0 +1,1 @@
+"""Bayesian uncertainty estimates (MC dropout) and the class margins derived from them."""

@@ -1,0 +1,222 @@
+"""Estimator-level tests of CLMLEClassifier."""
+
+import pickle
+
+import numpy as np
+import pytest
+import torch
+from sklearn.datasets import make_blobs, make_multilabel_classification
+
+from skimbalance import CLMLEClassifier
+from skimbalance.classifiers.clmle import (
+    PhaseBatchSampler,
+    cluster_round_epochs,
+    embed_in_chunks,
+)
+
+FAST = dict(
+    hidden_layer_sizes=(32,),
+    embedding_dim=8,
+    max_epochs=6,
+    warmup_epochs=2,
+    n_cluster_rounds=2,
+    cluster_size=10,
+    samples_per_cluster=5,
+    n_neighbor_clusters=3,
+    lr=1e-2,
+    batch_size=32,
+    device="cpu",
+)
+
+
+def _imbalanced_blobs(seed=0):
+    X, y = make_blobs(
+        n_samples=[120, 60, 15], n_features=6, cluster_std=1.5, random_state=seed
+    )
+    labels = np.array(["big", "mid", "rare"])[y]
+    return X.astype(np.float64), labels
+
+
+def test_multiclass_string_labels_and_fitted_attributes():
+    X, y = _imbalanced_blobs()
+    clf = CLMLEClassifier(**FAST, random_state=0).fit(X, y)
+    assert list(clf.classes_) == ["big", "mid", "rare"]
+    pred = clf.predict(X)
+    assert set(pred) <= set(clf.classes_)
+    assert (pred == y).mean() > 0.9
+    proba = clf.predict_proba(X)
+    assert proba.shape == (len(X), 3)
+    assert np.allclose(proba.sum(1), 1)
+    assert np.array_equal(clf.classes_[proba.argmax(1)], pred)
+    # clusters: floor(L_c / l) per class (at least one), sizes differ by at most 1
+    counts = {"big": 120, "mid": 60, "rare": 15}
+    for label, n in counts.items():
+        sizes = clf.cluster_sizes_[clf.cluster_labels_ == label]
+        assert len(sizes) == max(1, n // 10)
+        assert sizes.sum() == n and sizes.max() - sizes.min() <= 1
+    assert clf.centroids_.shape == (12 + 6 + 1, 8)
+    assert np.allclose(np.linalg.norm(clf.centroids_, axis=1), 1, atol=1e-5)
+    assert clf.margin_within_.shape == (3,)
+    assert clf.margin_between_ > 0
+    assert not hasattr(clf, "decision_function")
+
+
+def test_transform_is_the_unit_norm_embedding():
+    X, y = _imbalanced_blobs(1)
+    clf = CLMLEClassifier(**FAST, random_state=0)
+    emb = clf.fit_transform(X, y)
+    assert emb.shape == (len(X), 8)
+    assert np.allclose(np.linalg.norm(emb, axis=1), 1)
+    assert np.array_equal(emb, clf.transform(X))
+    # a sample's embedding does not depend on the batch it comes in
+    assert np.array_equal(clf.transform(X[:7]), emb[:7])
+    assert clf.get_feature_names_out().shape == (8,)
+
+
+def test_training_uses_warmup_then_cluster_batches():
+    X, y = _imbalanced_blobs(2)
+    clf = CLMLEClassifier(**FAST, random_state=0).fit(X, y)
+    history = clf.net_.history
+    n = len(X)
+    # warm-up: shuffled batches of batch_size; then batches of M clusters
+    assert history[0, "train_batch_count"] == int(np.ceil(n / 32))
+    m_times_s = FAST["samples_per_cluster"] * 12
+    assert history[-1, "train_batch_count"] == int(np.ceil(n / m_times_s))
+    assert "clmle_loss" not in history[1] and "clmle_loss" in history[2]
+    rounds = [i + 1 for i, row in enumerate(history) if "n_clusters" in row]
+    assert rounds == cluster_round_epochs(6, 2, 2) == [3, 5]
+    assert history[2, "n_clusters"] == [19]
+    # training data and caches are not kept in the fitted net
+    schedule = dict(clf.net_.callbacks_)["cluster_schedule"]
+    assert schedule.X is None and clf.net_.criterion_.cluster_of is None
+
+
+def test_cluster_batches_are_cluster_based():
+    X, y = _imbalanced_blobs(3)
+    seen = []
+
+    from skorch.callbacks import Callback
+
+    class Record(Callback):
+        def on_batch_begin(self, net, batch=None, training=False, **kwargs):
+            if training and len(net.history) > 2:
+                seen.append(np.asarray(batch[0]["index"]))
+
+    CLMLEClassifier(**FAST, callbacks=[Record()], random_state=0).fit(X, y)
+    assert seen
+    for index in seen:
+        # at most M clusters of at most samples_per_cluster samples each
+        assert len(index) <= 12 * 5 and len(np.unique(index)) == len(index)
+        assert len(np.unique(y[index])) >= 2  # other-class clusters retrieved
+
+
+def test_multilabel_one_rule_per_label():
+    X, Y = make_multilabel_classification(
+        n_samples=150, n_features=8, n_classes=3, random_state=0
+    )
+    clf = CLMLEClassifier(**FAST, random_state=0).fit(X, Y)
+    pred = clf.predict(X)
+    proba = clf.predict_proba(X)
+    assert pred.shape == Y.shape and set(np.unique(pred)) <= {0, 1}
+    assert proba.shape == Y.shape and ((proba >= 0) & (proba <= 1)).all()
+    assert np.array_equal(pred, (proba > 0.5).astype(int))
+    assert len(clf.centroids_) == 3 and len(clf.cluster_labels_) == 3
+    for t in range(3):
+        assert set(np.unique(clf.cluster_labels_[t])) <= {0, 1}
+        assert clf.cluster_sizes_[t].sum() == len(X)
+    assert clf.transform(X).shape == (150, 3 * 8)
+    assert clf.margin_within_.shape == (3, 2)
+    assert (pred == Y).mean() > 0.7
+
+
+def test_reproducible_and_global_rng_untouched():
+    X, y = _imbalanced_blobs(4)
+    torch.manual_seed(123)
+    np.random.seed(7)
+    state_t, state_n = torch.random.get_rng_state(), np.random.get_state()[1].copy()
+    a = CLMLEClassifier(**FAST, random_state=5).fit(X, y)
+    assert torch.equal(torch.random.get_rng_state(), state_t)
+    assert np.array_equal(np.random.get_state()[1], state_n)
+    b = CLMLEClassifier(**FAST, random_state=5).fit(X, y)
+    assert np.array_equal(a.predict_proba(X), b.predict_proba(X))
+    assert np.array_equal(a.centroids_, b.centroids_)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"cluster_sampling": "uniform"},
+        {"cost_sensitive": False},
+        {"margin_between": 0.3, "margin_within": 0.1, "scale": 1.0},
+        {"knc_algorithm": "ball_tree"},
+        {"warmup_epochs": 6},
+    ],
+)
+def test_options_run(params):
+    X, y = _imbalanced_blobs(5)
+    clf = CLMLEClassifier(**{**FAST, **params}, random_state=0).fit(X, y)
+    assert (clf.predict(X) == y).mean() > 0.8
+    if "margin_between" in params:
+        assert clf.margin_between_ == 0.3
+        assert np.allclose(clf.margin_within_, 0.1)
+
+
+def test_class_weight_shifts_the_decision():
+    # every cluster retrieved (N >= n_clusters): a huge weight on "rare" makes the
+    # weighted Eq. 10 score pick it everywhere
+    X, y = _imbalanced_blobs(6)
+    params = {**FAST, "n_neighbor_clusters": 50}
+    plain = CLMLEClassifier(**params, random_state=0).fit(X, y)
+    heavy = CLMLEClassifier(**params, class_weight={"rare": 1e6}, random_state=0)
+    heavy.fit(X, y)
+    assert (plain.predict(X) == "rare").mean() < 0.2
+    assert (heavy.predict(X) == "rare").mean() > 0.9
+
+
+def test_pickle_roundtrip():
+    X, y = _imbalanced_blobs(7)
+    clf = CLMLEClassifier(**FAST, random_state=0).fit(X, y)
+    clone = pickle.loads(pickle.dumps(clf))
+    assert np.array_equal(clone.predict_proba(X), clf.predict_proba(X))
+
+
+def test_invalid_settings_raise():
+    X, y = _imbalanced_blobs(8)
+    with pytest.raises(ValueError, match="early_stopping"):
+        CLMLEClassifier(**FAST, early_stopping=True).fit(X, y)
+    with pytest.raises(ValueError):
+        CLMLEClassifier(**{**FAST, "cluster_size": 0}).fit(X, y)
+    with pytest.raises(ValueError):
+        CLMLEClassifier(**{**FAST, "margin_between": "big"}).fit(X, y)
+
+
+def test_schedule_helpers():
+    assert cluster_round_epochs(30, 5, 5) == [6, 11, 16, 21, 26]
+    assert cluster_round_epochs(5, 5, 5) == []
+    assert cluster_round_epochs(7, 0, 3) == [1, 3, 5]
+    batches = list(PhaseBatchSampler(10, 3, random_state=0))
+    assert sorted(np.concatenate(batches).tolist()) == list(range(10))
+
+    class TwoOutputs(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.linear = torch.nn.Linear(2, 3)
+
+        def forward(self, x):
+            return x, self.linear(x).unsqueeze(1)
+
+    net = TwoOutputs().train()
+    x = np.random.default_rng(0).normal(size=(5, 2)).astype(np.float32)
+    out = embed_in_chunks(net, x, "cpu", 4, pad=True)
+    assert out.shape == (5, 1, 3) and net.training
+    assert torch.equal(out[4], embed_in_chunks(net, x[4:], "cpu", 4, pad=True)[0])
+
+
+@pytest.mark.gpu
+def test_gpu_fit_pickles_to_cpu(tmp_path):
+    X, y = _imbalanced_blobs(9)
+    clf = CLMLEClassifier(**{**FAST, "device": "cuda"}, random_state=0).fit(X, y)
+    assert clf.net_.device == "cuda"
+    proba = clf.predict_proba(X)
+    clone = pickle.loads(pickle.dumps(clf))
+    assert np.allclose(clone.predict_proba(X), proba)

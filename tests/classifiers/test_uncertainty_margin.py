@@ -1,0 +1,198 @@
+import pickle
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from sklearn.datasets import make_blobs, make_multilabel_classification
+
+from skimbalance import UncertaintyMarginClassifier
+from skimbalance.classifiers.uncertainty_margin import curriculum_stage
+from skimbalance.losses.large_margin import MARGIN_TYPES
+
+FAST = dict(
+    hidden_layer_sizes=(32,),
+    embedding_dim=8,
+    max_epochs=8,
+    warmup_epochs=2,
+    sample_level_epochs=3,
+    uncertainty_interval=2,
+    n_mc_samples=5,
+    lr=1e-2,
+    batch_size=32,
+    n_threads=1,
+)
+
+
+def _imbalanced_blobs(seed=0, rare=12):
+    return make_blobs(
+        n_samples=[200, 200, rare],
+        centers=[[0, 0], [3, 0], [1.5, 2.6]],
+        cluster_std=1.0,
+        random_state=seed,
+    )
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_rare_class_is_the_most_uncertain_and_gets_the_largest_margin(seed):
+    # The paper's Fig. 3 observation on a constructed three-class problem.
+    X, y = _imbalanced_blobs(seed)
+    clf = UncertaintyMarginClassifier(**{**FAST, "max_epochs": 10}, random_state=seed)
+    clf.fit(X, y)
+    u = clf.class_uncertainty_
+    assert u.shape == (3,) and np.all(u > 0)
+    assert int(np.argmax(u)) == 2
+    assert u[2] > 1.5 * max(u[0], u[1])
+    assert clf.class_margins_.tolist() == [1, 1, 3]
+    # per-sample uncertainty is higher on the rare class's region too
+    per_sample = clf.predict_uncertainty(X)
+    assert per_sample.shape == (X.shape[0],)
+    assert per_sample[y == 2].mean() > per_sample[y != 2].mean()
+
+
+def test_multiclass_with_string_labels():
+    X, y = _imbalanced_blobs(2)
+    labels = np.array(["cat", "dog", "eel"])[y]
+    clf = UncertaintyMarginClassifier(**FAST, random_state=0).fit(X, labels)
+    assert clf.classes_.tolist() == ["cat", "dog", "eel"]
+    proba = clf.predict_proba(X)
+    assert proba.shape == (X.shape[0], 3)
+    np.testing.assert_allclose(proba.sum(1), 1.0, atol=1e-6)
+    pred = clf.predict(X)
+    assert np.array_equal(pred, clf.classes_[proba.argmax(1)])
+    assert clf.score(X, labels) > 0.8
+    assert clf.class_margins_.dtype.kind == "i"
+    assert set(clf.class_margins_.tolist()) <= {1, 2, 3}
+    assert clf.decision_function(X).shape == (X.shape[0], 3)
+
+
+def test_multilabel_indicator():
+    X, Y = make_multilabel_classification(
+        n_samples=150, n_features=6, n_classes=3, random_state=0
+    )
+    clf = UncertaintyMarginClassifier(**FAST, random_state=0).fit(X, Y)
+    proba = clf.predict_proba(X)
+    assert proba.shape == (150, 3) and np.all((proba >= 0) & (proba <= 1))
+    assert clf.predict(X).shape == (150, 3)
+    assert clf.class_uncertainty_.shape == (3, 2)
+    assert clf.class_margins_.shape == (3, 2)
+    assert clf.predict_uncertainty(X).shape == (150, 3)
+    assert clf.score(X, Y) >= 0.0
+
+
+@pytest.mark.parametrize("margin_type", MARGIN_TYPES)
+def test_every_margin_type_fits(margin_type):
+    X, y = _imbalanced_blobs(3)
+    clf = UncertaintyMarginClassifier(
+        **FAST, margin_type=margin_type, random_state=0
+    ).fit(X, y)
+    assert clf.score(X, y) > 0.8
+    assert np.isfinite(clf.net_.history[-1, "train_loss"])
+
+
+def test_curriculum_stage_boundaries():
+    stages = [curriculum_stage(e, 30, 10, 10) for e in range(1, 31)]
+    assert stages == ["softmax"] * 10 + ["class"] * 10 + ["sample"] * 10
+    # the warm-up wins over the sample-level stage when they overlap
+    assert [curriculum_stage(e, 4, 3, 3) for e in range(1, 5)] == [
+        "softmax",
+        "softmax",
+        "softmax",
+        "sample",
+    ]
+    assert curriculum_stage(5, 10, 0, 0) == "class"
+
+
+def test_schedule_refreshes_and_stages_in_history():
+    X, y = _imbalanced_blobs(4)
+    params = {**FAST, "max_epochs": 9, "warmup_epochs": 2, "sample_level_epochs": 3}
+    params["uncertainty_interval"] = 3
+    clf = UncertaintyMarginClassifier(**params, random_state=0).fit(X, y)
+    history = clf.net_.history
+    refreshed = [row["epoch"] for row in history if "class_margins" in row]
+    # first margin epoch (3), every 3 epochs (6), start of the sample stage (7)
+    assert refreshed == [3, 6, 7]
+    sample_epochs = [
+        row["epoch"] for row in history if "misclassification_probability" in row
+    ]
+    assert sample_epochs == [7, 8, 9]
+    last = [row for row in history if "class_margins" in row][-1]
+    assert clf.class_margins_.tolist() == last["class_margins"]
+    np.testing.assert_allclose(clf.class_uncertainty_, last["class_uncertainty"])
+    # the per-sample caches and the training data are not kept in the model
+    assert clf.net_.criterion_.feature_mean is None
+    schedule = dict(clf.net_.callbacks_)["uncertainty_schedule"]
+    assert schedule.X is None
+
+
+def test_softmax_only_keeps_unit_margins_but_estimates_uncertainty():
+    X, y = _imbalanced_blobs(5)
+    params = {**FAST, "warmup_epochs": FAST["max_epochs"]}
+    clf = UncertaintyMarginClassifier(**params, random_state=0).fit(X, y)
+    assert clf.class_margins_.tolist() == [1, 1, 1]
+    assert np.all(clf.class_uncertainty_ > 0)
+    assert not any("class_margins" in row for row in clf.net_.history)
+
+
+def test_no_dropout_warns_and_gives_unit_margins():
+    X, y = _imbalanced_blobs(6)
+    with pytest.warns(UserWarning, match="no dropout"):
+        clf = UncertaintyMarginClassifier(**FAST, dropout=0.0, random_state=0)
+        clf.fit(X, y)
+    assert clf.class_margins_.tolist() == [1, 1, 1]
+    np.testing.assert_allclose(clf.class_uncertainty_, 0.0, atol=1e-12)
+    np.testing.assert_allclose(clf.predict_uncertainty(X[:5]), 0.0, atol=1e-12)
+
+
+def test_reproducible_and_global_rng_untouched():
+    X, y = _imbalanced_blobs(7)
+    state = torch.random.get_rng_state()
+    a = UncertaintyMarginClassifier(**FAST, random_state=3).fit(X, y)
+    b = UncertaintyMarginClassifier(**FAST, random_state=3).fit(X, y)
+    assert torch.equal(state, torch.random.get_rng_state())
+    np.testing.assert_array_equal(a.predict_proba(X), b.predict_proba(X))
+    np.testing.assert_array_equal(a.class_uncertainty_, b.class_uncertainty_)
+    np.testing.assert_array_equal(a.predict_uncertainty(X), b.predict_uncertainty(X))
+    np.testing.assert_array_equal(a.predict_uncertainty(X), a.predict_uncertainty(X))
+
+
+def test_mc_predict_averages_passes():
+    X, y = _imbalanced_blobs(8)
+    clf = UncertaintyMarginClassifier(**FAST, random_state=0).fit(X, y)
+    deterministic = clf.predict_proba(X)
+    clf.set_params(mc_predict=True)
+    mc = clf.predict_proba(X)
+    np.testing.assert_allclose(mc.sum(1), 1.0, atol=1e-6)
+    assert not np.allclose(mc, deterministic)
+    np.testing.assert_array_equal(mc, clf.predict_proba(X))
+    assert np.array_equal(clf.predict(X), clf.classes_[mc.argmax(1)])
+    assert np.mean(mc.argmax(1) == deterministic.argmax(1)) > 0.9
+
+
+def test_pickle_round_trip_and_early_stopping_and_weights():
+    X, y = _imbalanced_blobs(9)
+    weights = np.ones(X.shape[0])
+    weights[:20] = 0.0
+    clf = UncertaintyMarginClassifier(
+        **FAST, early_stopping=True, n_iter_no_change=20, random_state=0
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        clf.fit(X, y, sample_weight=weights)
+    schedule = dict(clf.net_.callbacks_)["uncertainty_schedule"]
+    # class uncertainties come from the training part of the split only
+    assert schedule.train_index_ is not None
+    assert len(schedule.train_index_) < X.shape[0]
+    loaded = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))
+    np.testing.assert_array_equal(loaded.class_margins_, clf.class_margins_)
+
+
+def test_invalid_parameters():
+    X, y = _imbalanced_blobs(0)
+    with pytest.raises(ValueError, match="margin_type"):
+        UncertaintyMarginClassifier(margin_type="nope").fit(X, y)
+    with pytest.raises(ValueError, match="max_margin"):
+        UncertaintyMarginClassifier(max_margin=0).fit(X, y)
+    with pytest.raises(ValueError, match="n_mc_samples"):
+        UncertaintyMarginClassifier(n_mc_samples=0).fit(X, y)

@@ -1,0 +1,208 @@
+"""Tests of the equal-size spherical k-means (CLMLE, Eqs. 6-7)."""
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from skimbalance.cluster.equal_size_spherical_kmeans import (
+    balanced_assignment,
+    cluster_by_class,
+    equal_size_spherical_kmeans,
+    equal_sizes,
+    n_clusters_for_size,
+)
+
+
+def _blobs(n_per, centers, spread, seed):
+    g = torch.Generator().manual_seed(seed)
+    parts = [
+        c + spread * torch.randn(n, c.numel(), generator=g)
+        for c, n in zip(centers, n_per, strict=True)
+    ]
+    return torch.cat(parts)
+
+
+def test_n_clusters_and_sizes():
+    assert n_clusters_for_size(450, 200) == 2
+    assert n_clusters_for_size(199, 200) == 1
+    assert n_clusters_for_size(0, 5) == 1
+    assert equal_sizes(65, 3).tolist() == [22, 22, 21]
+    with pytest.raises(ValueError):
+        n_clusters_for_size(10, 0)
+    with pytest.raises(ValueError):
+        equal_sizes(3, 4)
+
+
+@pytest.mark.parametrize(("n", "size"), [(60, 20), (65, 20), (79, 20), (1000, 37)])
+def test_sizes_equal_up_to_one(n, size):
+    x = torch.randn(n, 6, generator=torch.Generator().manual_seed(n))
+    k = n_clusters_for_size(n, size)
+    assign, centroids = equal_size_spherical_kmeans(x, k, random_state=0)
+    sizes = torch.bincount(assign, minlength=k)
+    assert sizes.numel() == k and int(sizes.sum()) == n
+    assert int(sizes.max() - sizes.min()) <= (0 if n % k == 0 else 1)
+    assert sorted(sizes.tolist()) == sorted(equal_sizes(n, k).tolist())
+    assert torch.allclose(centroids.norm(dim=1), torch.ones(k))
+
+
+def test_centroids_are_normalised_member_means():
+    x = torch.randn(90, 5, generator=torch.Generator().manual_seed(1))
+    assign, centroids = equal_size_spherical_kmeans(x, 3, random_state=0)
+    xn = F.normalize(x, dim=1)
+    for k in range(3):
+        expected = F.normalize(xn[assign == k].sum(0), dim=0)
+        assert torch.allclose(centroids[k], expected, atol=1e-6)
+
+
+def test_recovers_equal_size_blobs():
+    centers = torch.eye(4)[:3] * 5
+    x = _blobs([20, 20, 20], centers, 0.3, seed=2)
+    assign, _ = equal_size_spherical_kmeans(x, 3, random_state=0)
+    for b in range(3):
+        block = assign[20 * b : 20 * (b + 1)]
+        assert (block == block[0]).all()
+    assert len(set(assign.tolist())) == 3
+
+
+def test_capacity_splits_a_large_blob():
+    # one blob of 40 and one of 20 with K = 3: the big blob is split in two, not
+    # merged with the small one; plain k-means could give any sizes
+    centers = torch.eye(3)[:2] * 5
+    x = _blobs([40, 20], centers, 0.3, seed=3)
+    assign, _ = equal_size_spherical_kmeans(x, 3, random_state=0)
+    assert torch.bincount(assign).tolist() == [20, 20, 20]
+    small = assign[40:]
+    assert (small == small[0]).all() and not (assign[:40] == small[0]).any()
+
+
+def test_deterministic_under_seed():
+    x = torch.randn(500, 8, generator=torch.Generator().manual_seed(4))
+    a1, c1 = equal_size_spherical_kmeans(x, 7, random_state=123)
+    a2, c2 = equal_size_spherical_kmeans(x, 7, random_state=123)
+    a3, _ = equal_size_spherical_kmeans(
+        x, 7, random_state=torch.Generator().manual_seed(123)
+    )
+    assert torch.equal(a1, a2) and torch.equal(c1, c2) and torch.equal(a1, a3)
+
+
+def test_balanced_assignment_is_stable_and_exact():
+    g = torch.Generator().manual_seed(5)
+    x = F.normalize(torch.randn(400, 6, generator=g, dtype=torch.float64), dim=1)
+    c = F.normalize(torch.randn(9, 6, generator=g, dtype=torch.float64), dim=1)
+    caps = torch.tensor([100, 80, 60, 50, 40, 30, 20, 15, 5])
+    assign = balanced_assignment(x, c, caps, n_candidates=2, chunk_size=37)
+    assert torch.equal(torch.bincount(assign, minlength=9), caps)
+    sim = x @ c.T
+    own = sim[torch.arange(400), assign]
+    # no blocking pair: no point prefers a cluster that prefers it to a member
+    for i in range(400):
+        for k in range(9):
+            if sim[i, k] > own[i]:
+                worst = own[assign == k].min()
+                assert sim[i, k] <= worst
+    # the stable matching found does not depend on the candidate cache width
+    for width in (1, 9):
+        assert torch.equal(balanced_assignment(x, c, caps, n_candidates=width), assign)
+
+
+def test_balanced_assignment_input_checks():
+    x = torch.randn(4, 2)
+    with pytest.raises(ValueError, match="sum"):
+        balanced_assignment(x, torch.randn(2, 2), torch.tensor([1, 2]))
+    with pytest.raises(ValueError):
+        balanced_assignment(x, torch.randn(2, 2), torch.tensor([-1, 5]))
+
+
+def test_chunking_does_not_change_the_result():
+    x = torch.randn(700, 8, generator=torch.Generator().manual_seed(6))
+    a1, _ = equal_size_spherical_kmeans(x, 10, random_state=0, chunk_size=4096)
+    a2, _ = equal_size_spherical_kmeans(x, 10, random_state=0, chunk_size=64)
+    sizes = torch.bincount(a2)
+    assert int(sizes.max() - sizes.min()) == 0
+    # same objective (tiny float differences between block shapes may move near-ties)
+    xn = F.normalize(x, dim=1)
+
+    def objective(a):
+        return sum(float(xn[a == k].sum(0).norm()) for k in range(10))
+
+    assert abs(objective(a1) - objective(a2)) < 1e-3 * objective(a1)
+
+
+def test_identical_points_still_get_equal_sizes():
+    x = torch.ones(30, 3)
+    assign, centroids = equal_size_spherical_kmeans(x, 3, random_state=0)
+    assert torch.bincount(assign).tolist() == [10, 10, 10]
+    assert torch.isfinite(centroids).all()
+
+
+def test_cluster_by_class_per_class_k_and_labels():
+    g = torch.Generator().manual_seed(7)
+    labels = torch.tensor([5] * 130 + [2] * 45 + [9] * 7)
+    emb = torch.randn(labels.numel(), 4, generator=g)
+    cs = cluster_by_class(emb, labels, cluster_size=20, random_state=0)
+    # class 2: 45 // 20 = 2 clusters; class 5: 6; class 9 (7 < 20): 1
+    assert cs.cluster_labels.tolist() == [2, 2, 5, 5, 5, 5, 5, 5, 9]
+    assert cs.n_clusters == 9
+    assert torch.equal(cs.sizes, torch.bincount(cs.assignments, minlength=9))
+    assert sorted(cs.sizes[:2].tolist()) == [22, 23]
+    assert sorted(cs.sizes[2:8].tolist()) == [21, 21, 22, 22, 22, 22]
+    assert cs.sizes[8].item() == 7
+    # every sample's cluster has its class
+    assert torch.equal(cs.cluster_labels[cs.assignments], labels)
+    assert torch.allclose(cs.centroids.norm(dim=1), torch.ones(9))
+    xn = F.normalize(emb, dim=1)
+    for k in range(9):
+        expected = F.normalize(xn[cs.assignments == k].sum(0), dim=0)
+        assert torch.allclose(cs.centroids[k], expected, atol=1e-6)
+
+
+def test_cluster_by_class_deterministic_and_small_classes():
+    g = torch.Generator().manual_seed(8)
+    labels = torch.tensor([0] * 3 + [1] * 50 + [2] * 1)
+    emb = torch.randn(labels.numel(), 5, generator=g)
+    a = cluster_by_class(emb, labels, cluster_size=10, random_state=3)
+    b = cluster_by_class(emb, labels, cluster_size=10, random_state=3)
+    assert torch.equal(a.assignments, b.assignments)
+    assert torch.equal(a.centroids, b.centroids)
+    assert a.sizes.tolist() == [3, 10, 10, 10, 10, 10, 1]
+
+
+def test_cluster_by_class_input_checks():
+    with pytest.raises(ValueError):
+        cluster_by_class(torch.randn(4, 2), torch.tensor([0, 1]), 2)
+    with pytest.raises(ValueError):
+        cluster_by_class(torch.randn(4, 2), torch.tensor([0, 1, 0, 1]), 0)
+
+
+def test_moderate_class_uses_bounded_chunks():
+    # 3000 points, 60 clusters, tiny chunks and caches: exercises the refresh path
+    x = _blobs([1000] * 3, torch.eye(3) * 2, 1.0, seed=9)
+    assign, _ = equal_size_spherical_kmeans(
+        x, 60, random_state=0, n_candidates=2, chunk_size=256, n_iter=3
+    )
+    assert torch.bincount(assign, minlength=60).tolist() == [50] * 60
+
+
+@pytest.mark.gpu
+def test_runs_on_gpu():
+    x = torch.randn(2000, 16, generator=torch.Generator().manual_seed(10))
+    labels = torch.arange(2000) % 3
+    cs = cluster_by_class(x, labels, 50, random_state=0, device="cuda")
+    assert cs.centroids.device.type == "cuda"
+    assert int(cs.sizes.max() - cs.sizes.min()) <= 1
+
+
+def test_warm_start_from_previous_clustering():
+    g = torch.Generator().manual_seed(11)
+    labels = torch.tensor([0] * 200 + [1] * 90)
+    emb = torch.randn(290, 6, generator=g)
+    first = cluster_by_class(emb, labels, 20, random_state=0)
+    # slightly moved embeddings, started from the previous centroids
+    moved = emb + 0.01 * torch.randn(290, 6, generator=g)
+    again = cluster_by_class(moved, labels, 20, previous=first, random_state=1)
+    assert torch.equal(again.sizes.sort().values, first.sizes.sort().values)
+    assert torch.equal(again.cluster_labels, first.cluster_labels)
+    agree = (again.assignments == first.assignments).float().mean()
+    assert agree > 0.9  # the clusters keep their identity across rounds
+    with pytest.raises(ValueError, match="init"):
+        equal_size_spherical_kmeans(emb, 3, init=torch.randn(4, 6))

@@ -1,0 +1,309 @@
+import itertools
+import math
+
+import pytest
+import torch
+from torch.nn import functional as F
+
+from skimbalance.losses.large_margin import (
+    MARGIN_TYPES,
+    large_margin_loss,
+    plain_logits,
+)
+from skimbalance.losses.uncertainty_margin import (
+    error_moments,
+    misclassification_probability,
+    uncertainty_margin_loss,
+)
+
+DT = torch.float64
+
+
+def _problem(seed=0, n=8, c=4, d=5):
+    g = torch.Generator().manual_seed(seed)
+    features = torch.randn(n, d, generator=g, dtype=DT)
+    weight = torch.randn(c, d, generator=g, dtype=DT)
+    targets = torch.randint(0, c, (n,), generator=g)
+    mean = features + 0.1 * torch.randn(n, d, generator=g, dtype=DT)
+    var = torch.rand(n, d, generator=g, dtype=DT)
+    return features, weight, targets, mean, var
+
+
+def _loop_probability(mean, var, weight, targets):
+    """F = max_j P(E_j > 0) with loops over samples, classes and dimensions."""
+    out = []
+    for i in range(mean.shape[0]):
+        y = int(targets[i])
+        best = torch.zeros((), dtype=mean.dtype)
+        for j in range(weight.shape[0]):
+            if j == y:
+                continue
+            diff = weight[j] - weight[y]
+            mu = sum(diff[d] * mean[i, d] for d in range(mean.shape[1]))
+            s2 = sum(diff[d] ** 2 * var[i, d] for d in range(mean.shape[1]))
+            p = 0.5 * (1 + torch.erf(mu / torch.sqrt(2 * s2)))
+            best = torch.maximum(best, p)
+        out.append(best)
+    return torch.stack(out)
+
+
+def test_error_moments_match_loop():
+    _, weight, targets, mean, var = _problem(1)
+    mu, s2 = error_moments(mean, var, weight, targets)
+    for i in range(mean.shape[0]):
+        y = int(targets[i])
+        for j in range(weight.shape[0]):
+            diff = weight[j] - weight[y]
+            assert float(mu[i, j]) == pytest.approx(float(diff @ mean[i]), abs=1e-10)
+            want = float((diff**2 * var[i]).sum())
+            assert float(s2[i, j]) == pytest.approx(want, abs=1e-10)
+        assert float(mu[i, y]) == 0.0 and float(s2[i, y]) == 0.0
+
+
+def test_probability_matches_loop_value_and_gradient():
+    _, weight, targets, mean, var = _problem(2)
+    weight.requires_grad_(True)
+    prob = misclassification_probability(mean, var, weight, targets)
+    ref = _loop_probability(mean, var, weight, targets)
+    assert torch.allclose(prob, ref, atol=1e-10)
+    (g,) = torch.autograd.grad(prob.sum(), weight)
+    (r,) = torch.autograd.grad(ref.sum(), weight)
+    assert F.cosine_similarity(g.flatten(), r.flatten(), dim=0) > 0.99
+    assert torch.allclose(g, r, atol=1e-8)
+
+
+def test_probability_in_unit_interval():
+    g = torch.Generator().manual_seed(3)
+    for scale in (0.01, 1.0, 100.0):
+        mean = scale * torch.randn(50, 6, generator=g, dtype=DT)
+        var = scale * torch.rand(50, 6, generator=g, dtype=DT)
+        weight = torch.randn(5, 6, generator=g, dtype=DT)
+        targets = torch.randint(0, 5, (50,), generator=g)
+        for kind in MARGIN_TYPES:
+            prob = misclassification_probability(
+                mean, var, weight, targets, margin_type=kind
+            )
+            assert bool(((prob >= 0) & (prob <= 1)).all())
+
+
+def test_zero_variance_is_a_step_without_nan():
+    weight = torch.eye(2, dtype=DT, requires_grad=True)
+    # correct, misclassified, exactly on the boundary
+    mean = torch.tensor([[2.0, 1.0], [1.0, 2.0], [1.0, 1.0]], dtype=DT)
+    targets = torch.tensor([0, 0, 0])
+    prob = misclassification_probability(mean, torch.zeros_like(mean), weight, targets)
+    assert prob.tolist() == [0.0, 1.0, 0.5]
+    features = mean.clone().requires_grad_(True)
+    loss = uncertainty_margin_loss(
+        features, weight, targets, sample_stats=(mean, torch.zeros_like(mean))
+    )
+    assert torch.isfinite(loss).all()
+    loss.sum().backward()
+    assert torch.isfinite(weight.grad).all() and torch.isfinite(features.grad).all()
+    # zero weights: every error is exactly 0 with zero variance
+    zero_w = torch.zeros(3, 2, dtype=DT, requires_grad=True)
+    prob = misclassification_probability(mean, torch.zeros_like(mean), zero_w, targets)
+    prob.sum().backward()
+    assert torch.isfinite(zero_w.grad).all()
+
+
+def test_single_class_has_no_confusion():
+    mean = torch.randn(4, 3, dtype=DT)
+    prob = misclassification_probability(
+        mean,
+        torch.ones_like(mean),
+        torch.randn(1, 3, dtype=DT),
+        torch.zeros(4, dtype=torch.long),
+    )
+    assert torch.equal(prob, torch.zeros(4, dtype=DT))
+
+
+@pytest.mark.parametrize("margin_type", MARGIN_TYPES)
+def test_reduces_to_softmax_without_uncertainty_and_margin_one(margin_type):
+    features, weight, targets, _, _ = _problem(4)
+    expected = F.cross_entropy(
+        plain_logits(features, weight, margin_type=margin_type),
+        targets,
+        reduction="none",
+    )
+    off = uncertainty_margin_loss(features, weight, targets, margin_type=margin_type)
+    assert torch.allclose(off, expected, atol=1e-10)
+    ones = torch.ones(4, dtype=torch.long)
+    off = uncertainty_margin_loss(
+        features, weight, targets, ones, margin_type=margin_type
+    )
+    assert torch.allclose(off, expected, atol=1e-10)
+    # zero feature variance at correctly classified means: F = 0, exactly softmax
+    logits = plain_logits(features, weight, margin_type=margin_type)
+    correct = logits.argmax(1) == targets
+    assert bool(correct.any())
+    stats = (features, torch.zeros_like(features))
+    zero_unc = uncertainty_margin_loss(
+        features, weight, targets, ones, margin_type=margin_type, sample_stats=stats
+    )
+    assert torch.allclose(zero_unc[correct], expected[correct], atol=1e-10)
+
+
+@pytest.mark.parametrize("margin_type", MARGIN_TYPES)
+def test_without_sample_stats_is_the_class_level_loss(margin_type):
+    features, weight, targets, _, _ = _problem(5)
+    class_margins = torch.tensor([1, 3, 2, 4])
+    loss = uncertainty_margin_loss(
+        features, weight, targets, class_margins, margin_type=margin_type
+    )
+    expected = large_margin_loss(
+        features, weight, targets, class_margins[targets], margin_type=margin_type
+    )
+    assert torch.allclose(loss, expected)
+
+
+@pytest.mark.parametrize("margin_type", MARGIN_TYPES)
+def test_more_uncertain_sample_is_stricter(margin_type):
+    # a correctly classified mean; only its feature variance grows
+    weight = torch.tensor([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0]], dtype=DT)
+    mean = torch.tensor([[2.0, 0.5]], dtype=DT)
+    targets = torch.tensor([0])
+    probs, losses = [], []
+    for sigma2 in (0.0, 0.1, 0.5, 2.0, 10.0):
+        stats = (mean, torch.full_like(mean, sigma2))
+        probs.append(
+            float(
+                misclassification_probability(
+                    mean, stats[1], weight, targets, margin_type=margin_type
+                )
+            )
+        )
+        losses.append(
+            float(
+                uncertainty_margin_loss(
+                    mean,
+                    weight,
+                    targets,
+                    2,
+                    margin_type=margin_type,
+                    sample_stats=stats,
+                )[0]
+            )
+        )
+    assert probs[0] == 0.0
+    assert all(b > a for a, b in itertools.pairwise(probs))
+    assert all(b > a for a, b in itertools.pairwise(losses))
+    # a misclassified mean is always at least as penalised as any correct one
+    wrong = torch.tensor([[0.5, 2.0]], dtype=DT)
+    for sigma2 in (0.0, 1.0, 100.0):
+        p = misclassification_probability(
+            wrong,
+            torch.full_like(wrong, sigma2),
+            weight,
+            targets,
+            margin_type=margin_type,
+        )
+        assert float(p) >= 0.5 > max(probs)
+
+
+def _loop_full_loss(features, weight, targets, class_margins, mean, var, lam):
+    prob = _loop_probability(mean, var, weight, targets)
+    losses = []
+    for i in range(features.shape[0]):
+        f, y, m = features[i], int(targets[i]), int(class_margins[int(targets[i])])
+        logits = []
+        for j in range(weight.shape[0]):
+            w = weight[j]
+            if j != y:
+                logits.append(torch.dot(w, f))
+                continue
+            cos = torch.dot(w, f) / (w.norm() * f.norm())
+            theta = torch.acos(cos)
+            r = min(int(m * theta.item() / math.pi), m - 1)
+            psi = (-1) ** r * torch.cos(m * theta) - 2 * r
+            logits.append(w.norm() * f.norm() * (psi - lam * prob[i]))
+        losses.append(-torch.log_softmax(torch.stack(logits), 0)[y])
+    return torch.stack(losses)
+
+
+def test_full_loss_matches_loop_value_and_gradient():
+    features, weight, targets, mean, var = _problem(6, n=10)
+    class_margins = torch.tensor([1, 2, 3, 4])
+    features.requires_grad_(True)
+    weight.requires_grad_(True)
+    loss = uncertainty_margin_loss(
+        features,
+        weight,
+        targets,
+        class_margins,
+        sample_stats=(mean, var),
+        sample_margin=0.7,
+    )
+    ref = _loop_full_loss(features, weight, targets, class_margins, mean, var, 0.7)
+    assert torch.allclose(loss, ref, atol=1e-8)
+    got = torch.autograd.grad(loss.sum(), (features, weight))
+    want = torch.autograd.grad(ref.sum(), (features, weight))
+    for a, b in zip(got, want, strict=True):
+        assert F.cosine_similarity(a.flatten(), b.flatten(), dim=0) > 0.99
+        assert torch.allclose(a, b, atol=1e-7)
+
+
+def test_sample_term_penalises_and_is_bounded():
+    features, weight, targets, mean, var = _problem(7, n=30)
+    base = uncertainty_margin_loss(features, weight, targets, 2)
+    with_sum = uncertainty_margin_loss(
+        features, weight, targets, 2, sample_stats=(mean, var), sample_margin=0.5
+    )
+    assert bool((with_sum >= base - 1e-12).all())
+    assert bool((with_sum > base).any())
+    zero_lambda = uncertainty_margin_loss(
+        features, weight, targets, 2, sample_stats=(mean, var), sample_margin=0.0
+    )
+    assert torch.allclose(zero_lambda, base)
+
+
+def test_cosine_families_use_normalised_weights():
+    _, weight, targets, mean, var = _problem(8)
+    rescaled = weight * torch.tensor([[0.1], [5.0], [2.0], [0.3]], dtype=DT)
+    for kind in ("sphereface", "cosface", "arcface"):
+        a = misclassification_probability(mean, var, weight, targets, margin_type=kind)
+        b = misclassification_probability(
+            mean, var, rescaled, targets, margin_type=kind
+        )
+        assert torch.allclose(a, b)
+
+
+def test_task_axis_matches_per_task():
+    g = torch.Generator().manual_seed(9)
+    features = torch.randn(6, 3, 4, generator=g, dtype=DT)
+    weight = torch.randn(3, 2, 4, generator=g, dtype=DT)
+    targets = torch.randint(0, 2, (6, 3), generator=g)
+    mean = features + 0.1
+    var = torch.rand(6, 3, 4, generator=g, dtype=DT)
+    margins = torch.tensor([[1, 3], [2, 1], [3, 3]])
+    loss = uncertainty_margin_loss(
+        features, weight, targets, margins, sample_stats=(mean, var)
+    )
+    assert loss.shape == (6, 3)
+    for t in range(3):
+        single = uncertainty_margin_loss(
+            features[:, t],
+            weight[t],
+            targets[:, t],
+            margins[t],
+            sample_stats=(mean[:, t], var[:, t]),
+        )
+        assert torch.allclose(loss[:, t], single)
+
+
+def test_backward_with_float32_and_empty_batch():
+    features, weight, targets, mean, var = _problem(10)
+    weight32 = weight.float().requires_grad_(True)
+    loss = uncertainty_margin_loss(
+        features.float(), weight32, targets, 3, sample_stats=(mean.float(), var.float())
+    )
+    loss.mean().backward()
+    assert torch.isfinite(weight32.grad).all()
+    empty = uncertainty_margin_loss(
+        torch.zeros(0, 5),
+        weight32,
+        torch.zeros(0, dtype=torch.long),
+        2,
+        sample_stats=(torch.zeros(0, 5), torch.zeros(0, 5)),
+    )
+    assert empty.shape == (0,)

@@ -1,0 +1,148 @@
+import pytest
+import torch
+from torch import nn
+
+from skimbalance.uncertainty.mc_dropout import (
+    mc_dropout_statistics,
+    predictive_uncertainty,
+)
+
+
+class _Net(nn.Module):
+    def __init__(self, p=0.5, n_tasks=None, batch_norm=False):
+        super().__init__()
+        layers = [nn.Linear(4, 16)]
+        if batch_norm:
+            layers.append(nn.BatchNorm1d(16))
+        layers += [nn.ReLU(), nn.Dropout(p)]
+        self.body = nn.Sequential(*layers)
+        self.n_tasks = n_tasks
+        self.head = nn.Linear(16, 3 * (n_tasks or 1))
+
+    def forward(self, x):
+        f = self.body(x)
+        logits = self.head(f)
+        if self.n_tasks:
+            logits = logits.reshape(x.shape[0], self.n_tasks, 3)
+            f = f.unsqueeze(1).expand(-1, self.n_tasks, -1)
+        return logits, f
+
+
+def _x(n=13, seed=0):
+    return torch.randn(n, 4, generator=torch.Generator().manual_seed(seed))
+
+
+def test_shapes_and_positive_variance_with_dropout():
+    torch.manual_seed(0)
+    stats = mc_dropout_statistics(_Net(0.5), _x(), n_samples=10, batch_size=5)
+    assert stats.prob_mean.shape == (13, 3) and stats.prob_var.shape == (13, 3)
+    assert stats.feature_mean.shape == (13, 16) and stats.feature_var.shape == (13, 16)
+    assert bool((stats.uncertainty > 0).all())
+    assert torch.allclose(stats.prob_mean.sum(1), torch.ones(13))
+
+
+def test_zero_variance_without_dropout_and_mean_is_the_deterministic_output():
+    torch.manual_seed(0)
+    net = _Net(0.0)
+    x = _x()
+    stats = mc_dropout_statistics(net, x, n_samples=7, batch_size=4)
+    assert torch.all(stats.prob_var == 0) and torch.all(stats.feature_var < 1e-12)
+    logits, features = net.eval()(x)
+    assert torch.allclose(stats.prob_mean, torch.softmax(logits, -1), atol=1e-6)
+    assert torch.allclose(stats.feature_mean, features, atol=1e-6)
+    # a network without any dropout module is deterministic too
+    plain = nn.Sequential(nn.Linear(4, 3))
+
+    def model(batch):
+        out = plain(batch)
+        return out, out
+
+    stats = mc_dropout_statistics(model, x, n_samples=5)
+    assert torch.all(predictive_uncertainty(stats.prob_var) < 1e-12)
+
+
+def test_task_axis_shapes():
+    torch.manual_seed(1)
+    stats = mc_dropout_statistics(_Net(0.3, n_tasks=2), _x(), n_samples=4)
+    assert stats.prob_mean.shape == (13, 2, 3)
+    assert stats.feature_var.shape == (13, 2, 16)
+    assert stats.uncertainty.shape == (13, 2)
+
+
+def test_moments_follow_pass_major_layout_of_repeated_batch():
+    # A callable whose output in pass k is x * (k + 1): checks the reshape of the
+    # repeated batch and the 1/N-normalised moments against a loop.
+    n_samples, n = 4, 10
+
+    def model(batch):
+        b = batch.shape[0] // n_samples
+        k = torch.arange(batch.shape[0]) // b
+        out = batch[:, :3] * (k.unsqueeze(1) + 1.0)
+        return out, out
+
+    x = _x(n)
+    stats = mc_dropout_statistics(
+        model, x, n_samples=n_samples, batch_size=3, activation=None
+    )
+    outs = torch.stack([x[:, :3] * (k + 1.0) for k in range(n_samples)])
+    mean = outs.mean(0)
+    var = ((outs - mean) ** 2).mean(0)
+    assert torch.allclose(stats.feature_mean, mean, atol=1e-6)
+    assert torch.allclose(stats.feature_var, var, atol=1e-5)
+    assert torch.allclose(stats.prob_var, var, atol=1e-5)
+
+
+def test_mode_restored_and_batchnorm_untouched():
+    torch.manual_seed(2)
+    net = _Net(0.5, batch_norm=True)
+    bn = net.body[1]
+    bn.running_mean.fill_(0.25)
+    before = bn.running_mean.clone()
+    for mode in (True, False):
+        net.train(mode)
+        net.head.train(not mode)  # a mixed state must be restored exactly
+        modes = {name: m.training for name, m in net.named_modules()}
+        stats = mc_dropout_statistics(net, _x(), n_samples=5)
+        assert {name: m.training for name, m in net.named_modules()} == modes
+        assert torch.equal(bn.running_mean, before)
+        assert bool((stats.uncertainty > 0).all())
+
+
+def test_mode_restored_on_error():
+    net = _Net(0.5).train()
+
+    class Boom(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.inner = net
+
+        def forward(self, x):
+            raise RuntimeError("boom")
+
+    boom = Boom().train()
+    with pytest.raises(RuntimeError, match="boom"):
+        mc_dropout_statistics(boom, _x())
+    assert boom.training and net.training and net.body[2].training
+
+
+def test_no_grad_and_activation_options():
+    net = _Net(0.5)
+    stats = mc_dropout_statistics(net, _x(), n_samples=3, activation="sigmoid")
+    assert not stats.prob_mean.requires_grad
+    assert bool(((stats.prob_mean > 0) & (stats.prob_mean < 1)).all())
+    with pytest.raises(ValueError, match="activation"):
+        mc_dropout_statistics(net, _x(), activation="nope")
+    with pytest.raises(ValueError, match="n_samples"):
+        mc_dropout_statistics(net, _x(), n_samples=0)
+    with pytest.raises(ValueError, match="no samples"):
+        mc_dropout_statistics(net, torch.zeros(0, 4))
+
+
+def test_more_passes_do_not_change_the_expected_features():
+    # inverted dropout keeps the expectation: the MC mean approaches the eval output
+    torch.manual_seed(3)
+    net = _Net(0.5)
+    x = _x(6)
+    stats = mc_dropout_statistics(net, x, n_samples=4000, batch_size=6)
+    _, features = net.eval()(x)
+    assert torch.allclose(stats.feature_mean, features, atol=0.1)
