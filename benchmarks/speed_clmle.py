@@ -24,11 +24,10 @@ import statistics
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 import torch.nn.functional as F
-from sklearn.datasets import make_classification
 
+from benchmarks.speed_data import imbalanced_data, time_fit
 from skimbalance import CLMLEClassifier, CrossEntropyClassifier
 from skimbalance.neighbors.k_nearest_cluster import KNearestClusterRule, chunked_top_k
 
@@ -63,29 +62,10 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
-def imbalanced_data(n_samples, n_features, n_classes, seed=0):
-    """Half of the classes kept at 10 % (the digits protocol of the user guide)."""
-    weights = np.where(np.arange(n_classes) < n_classes // 2, 1.0, 0.1)
-    X, y = make_classification(
-        n_samples=n_samples,
-        n_features=n_features,
-        n_informative=n_features // 2,
-        n_classes=n_classes,
-        n_clusters_per_class=2,
-        weights=weights / weights.sum(),
-        random_state=seed,
-    )
-    return X.astype(np.float32), y
-
-
-def time_fit(estimator, X, y):
-    tic = time.perf_counter()
-    estimator.fit(X, y)
-    return time.perf_counter() - tic
-
-
 def train_benchmark(args):
-    X, y = imbalanced_data(args.n_samples, args.n_features, args.n_classes)
+    X, y = imbalanced_data(
+        args.n_samples, args.n_features, args.n_classes, n_clusters_per_class=2
+    )
     shared = dict(
         max_epochs=args.max_epochs,
         device=args.device,

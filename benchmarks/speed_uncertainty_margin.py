@@ -16,13 +16,12 @@ Results go to ``benchmarks/results/speed_uncertainty_margin.{csv,md}``.
 import argparse
 import platform
 import statistics
-import time
 from pathlib import Path
 
 import numpy as np
 import torch
-from sklearn.datasets import make_classification
 
+from benchmarks.speed_data import imbalanced_data, time_fit
 from skimbalance import CrossEntropyClassifier, UncertaintyMarginClassifier
 from skimbalance.classifiers.uncertainty_margin import curriculum_stage
 
@@ -43,27 +42,6 @@ def parse_args(argv=None):
         help="output folder (default: benchmarks/results)",
     )
     return parser.parse_args(argv)
-
-
-def imbalanced_data(n_samples, n_features, n_classes, seed=0):
-    """A 10 %-of-half-the-classes imbalanced problem (Khan et al.'s protocol)."""
-    weights = np.where(np.arange(n_classes) < n_classes // 2, 1.0, 0.1)
-    X, y = make_classification(
-        n_samples=n_samples,
-        n_features=n_features,
-        n_informative=n_features // 2,
-        n_classes=n_classes,
-        n_clusters_per_class=1,
-        weights=weights / weights.sum(),
-        random_state=seed,
-    )
-    return X.astype(np.float32), y
-
-
-def time_fit(estimator, X, y):
-    tic = time.perf_counter()
-    estimator.fit(X, y)
-    return time.perf_counter() - tic
 
 
 def main(argv=None):
