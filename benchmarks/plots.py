@@ -11,6 +11,7 @@
 import math
 
 import matplotlib
+import matplotlib.ticker
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
@@ -67,6 +68,8 @@ def plot_recall_vs_class_size(records, rows, path, title):
             ax.text(0.5, 0.5, "failed", ha="center", transform=ax.transAxes)
         ax.set_title(row, fontsize=9)
         ax.set_xscale("log")
+        # Minor log ticks ("2x10^3 3x10^3 ...") overlap in small panels.
+        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
         ax.set_ylim(-0.03, 1.03)
         ax.grid(alpha=0.3)
     for ax in axes.flat[len(rows) :]:
