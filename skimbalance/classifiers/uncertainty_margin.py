@@ -551,6 +551,15 @@ default="large_margin"
         return max(int(self.batch_size), 256)
 
     def _build_callbacks(self, ctx):
+        if self.warmup_epochs >= self.max_epochs:
+            warnings.warn(
+                f"warmup_epochs={self.warmup_epochs} >= max_epochs={self.max_epochs}: "
+                "the curriculum never leaves its softmax stage, so no margin is "
+                "applied; lower warmup_epochs (and sample_level_epochs) or train "
+                "longer.",
+                UserWarning,
+                stacklevel=2,
+            )
         schedule = UncertaintySchedule(
             ctx.X,
             ctx.y,

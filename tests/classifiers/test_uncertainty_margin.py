@@ -128,7 +128,8 @@ def test_schedule_refreshes_and_stages_in_history():
 def test_softmax_only_keeps_unit_margins_but_estimates_uncertainty():
     X, y = _imbalanced_blobs(5)
     params = {**FAST, "warmup_epochs": FAST["max_epochs"]}
-    clf = UncertaintyMarginClassifier(**params, random_state=0).fit(X, y)
+    with pytest.warns(UserWarning, match="never leaves its softmax stage"):
+        clf = UncertaintyMarginClassifier(**params, random_state=0).fit(X, y)
     assert clf.class_margins_.tolist() == [1, 1, 1]
     assert np.all(clf.class_uncertainty_ > 0)
     assert not any("class_margins" in row for row in clf.net_.history)
@@ -196,3 +197,12 @@ def test_invalid_parameters():
         UncertaintyMarginClassifier(max_margin=0).fit(X, y)
     with pytest.raises(ValueError, match="n_mc_samples"):
         UncertaintyMarginClassifier(n_mc_samples=0).fit(X, y)
+
+
+def test_curriculum_longer_than_the_fit_warns():
+    X, y = make_blobs(n_samples=60, n_features=4, random_state=0)
+    clf = UncertaintyMarginClassifier(
+        hidden_layer_sizes=(8,), max_epochs=2, warmup_epochs=2, random_state=0
+    )
+    with pytest.warns(UserWarning, match="never leaves its softmax stage"):
+        clf.fit(X, y)
