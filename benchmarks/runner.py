@@ -19,8 +19,10 @@ end the outputs are written:
     the figures (see :mod:`benchmarks.plots`).
 """
 
+import json
 import math
 import platform
+import subprocess
 import time
 import warnings
 from datetime import datetime, timezone
@@ -50,6 +52,36 @@ from .report import (
 )
 
 RESULTS = Path(__file__).parent / "results"
+
+
+def code_version():
+    """The git commit of the code that runs (``+dirty`` with uncommitted changes).
+
+    ``"unknown"`` outside a git checkout.
+    """
+    root = Path(__file__).resolve().parent.parent
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short=10", "HEAD"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return commit + ("+dirty" if dirty else "")
+
+
+def _utc_now():
+    return datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def fit_and_score(estimator, X_train, y_train, X_test, y_test):
@@ -203,6 +235,8 @@ def run_profile(
     n_seeds = {e.name: seeds or profile.seeds_for(e.suite) for e in exps}
     out = Path(out) if out is not None else RESULTS / profile.name
     cache = RunCache(out / "runs.jsonl", resume=resume)
+    if not resume:  # a fresh cache: earlier invocations no longer count
+        (out / "invocations.jsonl").unlink(missing_ok=True)
     torch.set_num_threads(n_threads)
     echo(f"profile {profile.name}: {profile.description}")
 
@@ -229,6 +263,9 @@ def run_profile(
 
     total = sum(len(e.rows) * e.n_folds * n_seeds[e.name] for e in exps)
     records = []
+    provenance = {"commit": code_version(), "host": platform.node(), "device": device}
+    started_at = _utc_now()
+    n_computed = 0
     started = time.perf_counter()
     bar = tqdm(total=total, desc="runs", unit="run", disable=not progress)
     parallel = None
@@ -286,12 +323,24 @@ def run_profile(
                             "config": configs[exp.name, row],
                         }
                         | result
+                        | provenance
+                        | {"finished_at": _utc_now()}
                     )
+                    n_computed += 1
                     cache.add(record)
                     records.append(record)
                     bar.update()
     bar.close()
     wall = time.perf_counter() - started
+    with (out / "invocations.jsonl").open("a") as f:
+        invocation = provenance | {
+            "started_at": started_at,
+            "finished_at": _utc_now(),
+            "wall_seconds": round(wall, 1),
+            "runs_computed": n_computed,
+            "runs_from_cache": len(records) - n_computed,
+        }
+        f.write(json.dumps(invocation) + "\n")
 
     # Plan order (cached and parallel runs arrive out of order).
     position = {}
@@ -312,6 +361,44 @@ def run_profile(
         profile, exps, records, out, n_seeds, device, wall, echo, figures, settings
     )
     return {"records": records, "out": out, "wall_seconds": wall}
+
+
+def provenance_note(records, out):
+    """Where the runs of a report were computed: commits, hosts, invocations.
+
+    Every computed run records the commit, host and device it ran on, and
+    every invocation appends its wall time to ``<out>/invocations.jsonl``; a
+    report assembled partly from the cache says so here.
+    """
+    out = Path(out)
+    commits = sorted({r.get("commit", "unrecorded") for r in records})
+    hosts = sorted({r.get("host", "unrecorded") for r in records})
+    invocations = []
+    path = out / "invocations.jsonl"
+    if path.is_file():
+        for line in path.read_text().splitlines():
+            try:
+                entry = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if entry.get("runs_computed"):
+                invocations.append(entry)
+    text = f" Runs computed at commit(s) {', '.join(commits)} on {', '.join(hosts)}."
+    if invocations:
+        text += (
+            " Invocations that computed runs into this folder: "
+            + "; ".join(
+                f"{e['started_at']} → {e['finished_at']}, {e['runs_computed']} runs, "
+                f"wall {e['wall_seconds']:.0f} s, commit {e['commit']}, "
+                f"device {e['device']}"
+                for e in invocations
+            )
+            + (
+                f" (sum of wall times: "
+                f"{sum(e['wall_seconds'] for e in invocations) / 60:.0f} min)."
+            )
+        )
+    return text
 
 
 def _method_rows():
@@ -372,7 +459,8 @@ def write_outputs(
             }.items()
         )
         + f"; wall time {wall:.0f} s (runs read from the cache take no time)."
-        "\n\nNetwork settings: "
+        + provenance_note(records, out)
+        + "\n\nNetwork settings: "
         + "; ".join(
             f"{suite}: " + ", ".join(f"{k}={v}" for k, v in net.items())
             for suite, net in nets.items()

@@ -140,6 +140,13 @@ def test_resume_from_the_cache(tmp_path, monkeypatch):
     assert (tmp_path / "recall_vs_class_size_tabular.png").is_file()
     summary = (tmp_path / "summary.md").read_text()
     assert "Average rank over 2 data sets" in summary and "| toy_cv |" in summary
+    # Provenance: each computed run and each invocation records where it ran.
+    version = runner.code_version()
+    assert all(r["commit"] == version for r in first["records"])
+    invocations = (tmp_path / "invocations.jsonl").read_text().splitlines()
+    assert len(invocations) == 1
+    assert json.loads(invocations[0])["runs_computed"] == n_runs
+    assert f"{n_runs} runs, wall" in summary and version in summary
 
     # Everything cached: nothing is fitted again, the records are identical.
     calls.clear()
@@ -184,6 +191,9 @@ def test_resume_from_the_cache(tmp_path, monkeypatch):
     )
     assert calls == [("Cost-sensitive SVM", 0)]
     assert len((tmp_path / "runs.jsonl").read_text().splitlines()) == 1
+    # A fresh start forgets the earlier invocations too.
+    invocations = (tmp_path / "invocations.jsonl").read_text().splitlines()
+    assert [json.loads(line)["runs_computed"] for line in invocations] == [1]
 
 
 def test_parallel_jobs_give_the_serial_results(tmp_path):
