@@ -45,6 +45,15 @@ class HoldoutExperiment:
         Experiments of one suite share a report.
     paper : str or None
         Key of published numbers to print beside ours (see ``benchmarks.paper``).
+    make_row : callable or None
+        ``make_row(row, random_state, **net) -> estimator`` for rows that are
+        not in :mod:`benchmarks.methods` (default: :func:`~benchmarks.methods.make_row`).
+        Must be a module-level function (runs go to worker processes).
+    fit_and_score : callable or None
+        ``fit_and_score(estimator, X_train, y_train, X_test, y_test) -> dict``
+        (default: :func:`benchmarks.runner.fit_and_score`); the dict holds at
+        least ``error``, ``fit_seconds``, ``accuracy`` and every metric of
+        :data:`benchmarks.metrics.METRICS`. Module-level, as ``make_row``.
     """
 
     name: str
@@ -54,6 +63,8 @@ class HoldoutExperiment:
     settings: dict = field(default_factory=dict)
     suite: str = "table5"
     paper: str | None = None
+    make_row: Callable | None = None
+    fit_and_score: Callable | None = None
     kind = "holdout"
     n_folds = 1
 
@@ -68,7 +79,7 @@ class CVExperiment:
 
     Attributes
     ----------
-    name, title, rows, settings, suite
+    name, title, rows, settings, suite, make_row, fit_and_score
         As in :class:`HoldoutExperiment`.
     load : callable
         ``load() -> (X, y)``.
@@ -82,6 +93,8 @@ class CVExperiment:
     settings: dict = field(default_factory=dict)
     suite: str = "keel"
     n_splits: int = 5
+    make_row: Callable | None = None
+    fit_and_score: Callable | None = None
     paper = None
     kind = "cv"
 

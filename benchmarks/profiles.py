@@ -71,6 +71,11 @@ class Profile:
         Settings shared by every neural row.
     net_by_suite : dict
         Overrides of ``net`` per suite (e.g. fewer epochs for the tabular sets).
+    reporters : dict
+        Per suite, a ``reporter(records, experiments, out, n_seeds)`` returning
+        ``(markdown, figure_paths)`` that writes the suite's section of
+        ``summary.md`` in place of the default layouts (Table 5 for holdout
+        experiments, ranks and Friedman test for cross-validation).
     """
 
     name: str
@@ -81,6 +86,7 @@ class Profile:
     jobs: int = 1
     net: dict = field(default_factory=dict)
     net_by_suite: dict = field(default_factory=dict)
+    reporters: dict = field(default_factory=dict)
 
     def seeds_for(self, suite):
         return self.seeds_by_suite.get(suite, self.seeds)

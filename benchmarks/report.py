@@ -118,7 +118,7 @@ def per_class_rows(records):
     """One row per (run, class): class size in training and test, per-class scores."""
     rows = []
     for r in records:
-        if r.get("error"):
+        if r.get("error") or "per_class" not in r or "classes" not in r:
             continue
         for i, label in enumerate(r["classes"]):
             row = {k: r[k] for k in ("profile", "experiment", "method", "seed", "fold")}

@@ -146,16 +146,31 @@ def resolve_epochs(net, n_train):
     return net
 
 
-def execute(row, seed, net, n_threads, X_train, y_train, X_test, y_test):
+def execute(
+    row,
+    seed,
+    net,
+    n_threads,
+    X_train,
+    y_train,
+    X_test,
+    y_test,
+    make=None,
+    score=None,
+):
     """One run in this process (or a worker): threads capped, then fit and score.
 
-    Returns ``(row, result)``; ``result["max_epochs"]`` is the epochs it ran with.
+    ``make`` and ``score`` replace :func:`~benchmarks.methods.make_row` and
+    :func:`fit_and_score` (an experiment's own rows or scores). Returns
+    ``(row, result)``; ``result["max_epochs"]`` is the epochs it ran with.
     """
+    make = make or make_row
+    score = score or fit_and_score
     with threadpool_limits(n_threads):
         torch.set_num_threads(n_threads)
         net = resolve_epochs(net, len(y_train))
-        estimator = make_row(row, seed, **net)
-        result = fit_and_score(estimator, X_train, y_train, X_test, y_test)
+        estimator = make(row, seed, **net)
+        result = score(estimator, X_train, y_train, X_test, y_test)
         return row, result | {"max_epochs": net.get("max_epochs")}
 
 
@@ -309,7 +324,17 @@ def run_profile(
                     "seed": seed,
                     "fold": fold,
                 }
-                args = (seed, nets[exp.name], n_threads, X_tr, y_tr, X_te, y_te)
+                args = (
+                    seed,
+                    nets[exp.name],
+                    n_threads,
+                    X_tr,
+                    y_tr,
+                    X_te,
+                    y_te,
+                    getattr(exp, "make_row", None),
+                    getattr(exp, "fit_and_score", None),
+                )
                 bar.set_postfix_str(f"{exp.name} seed {seed} fold {fold}")
                 if parallel is None:
                     results = (execute(row, *args) for row in todo)
@@ -475,6 +500,12 @@ def write_outputs(
         members = [e for e in exps if e.suite == suite]
         suite_records = [r for r in records if r["suite"] == suite]
         rows = list(dict.fromkeys(row for e in members for row in e.rows))
+        reporter = getattr(profile, "reporters", {}).get(suite)
+        if reporter is not None:
+            markdown, paths = reporter(suite_records, members, out, n_seeds)
+            sections.append(markdown)
+            drawn += [Path(p) for p in paths if p]
+            continue
         if members[0].kind == "holdout":
             for exp in members:
                 exp_records = [r for r in suite_records if r["experiment"] == exp.name]
