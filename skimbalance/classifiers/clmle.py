@@ -405,23 +405,24 @@ class CLMLEClassifier(
 
     Parameters
     ----------
-    cluster_size : int, default=16
+    cluster_size : int, default=200
         ``l``, points per cluster; a class of ``L_c`` points gets
-        ``max(1, floor(L_c / l))`` clusters. The paper uses 200 on datasets
-        of 10^5 faces.
+        ``max(1, floor(L_c / l))`` clusters (the paper's 200). Much smaller
+        clusters split every class into hundreds of fragments and lose
+        accuracy (see the user guide).
     n_clusters_per_batch : int, default=12
         ``M``, clusters per batch (the paper's 12).
-    samples_per_cluster : int, default=10
-        Samples drawn from each cluster of a batch (the paper draws 20 of
-        200; all members of a smaller cluster). With the defaults a batch
-        holds up to 120 samples, about the shared ``batch_size``.
+    samples_per_cluster : int, default=20
+        Samples drawn from each cluster of a batch (the paper's 20 of 200;
+        all members of a smaller cluster). With the defaults a batch holds
+        up to 240 samples, as in the paper.
     margin_between : float or "auto", default="auto"
         ``a_1``, between-class margin in cosine units. ``"auto"``: the
         paper's upper bound ``1 - cos(2 pi / C)``.
     margin_within : float or "auto", default="auto"
         ``a_2``, within-class margin. ``"auto"``: per class, half of the
         paper's bound ``1 - cos(min(2 pi L_c / L, pi))`` capped at ``a_1``.
-    scale : float, default=8.0
+    scale : float, default=32.0
         Inverse temperature ``s`` of the loss's log-sum-exp,
         ``(1/s) log sum_k exp(s f^T mu_k)``. ``scale=1`` is Eq. 9 exactly as
         printed; it trains poorly (the log-sum-exp of cosines barely separates
@@ -481,7 +482,7 @@ class CLMLEClassifier(
     >>> from sklearn.datasets import load_digits
     >>> from skimbalance import CLMLEClassifier
     >>> X, y = load_digits(return_X_y=True)
-    >>> clf = CLMLEClassifier(hidden_layer_sizes=(64,), max_epochs=8,
+    >>> clf = CLMLEClassifier(hidden_layer_sizes=(64,), max_epochs=15,
     ...                       warmup_epochs=3, n_cluster_rounds=2, random_state=0)
     >>> clf.fit(X / 16, y).score(X / 16, y) > 0.9
     True
@@ -516,12 +517,12 @@ class CLMLEClassifier(
     def __init__(
         self,
         *,
-        cluster_size=16,
+        cluster_size=200,
         n_clusters_per_batch=12,
-        samples_per_cluster=10,
+        samples_per_cluster=20,
         margin_between="auto",
         margin_within="auto",
-        scale=8.0,
+        scale=32.0,
         n_neighbor_clusters=2,
         warmup_epochs=5,
         n_cluster_rounds=5,
