@@ -21,6 +21,7 @@ end the outputs are written:
 
 import json
 import math
+import os
 import platform
 import subprocess
 import time
@@ -76,7 +77,8 @@ def code_version():
             check=True,
         ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
-        return "unknown"
+        # No git (e.g. a copy of the tree on another machine): the caller may say.
+        return os.environ.get("BENCHMARK_COMMIT", "unknown")
     return commit + ("+dirty" if dirty else "")
 
 
@@ -178,7 +180,16 @@ def select(profile, methods=None, experiments=None):
     """The profile's experiments, restricted to ``experiments`` (names) and
     their rows to ``methods``; unknown names raise ``SystemExit``."""
     chosen = profile.experiments()
-    known = all_rows()
+    registry = all_rows()
+    # Rows of the registry, and the rows of experiments that build their own.
+    known = list(registry) + [
+        row
+        for e in chosen
+        if getattr(e, "make_row", None) is not None
+        for row in e.rows
+        if row not in registry
+    ]
+    known = list(dict.fromkeys(known))
     if methods is not None:
         unknown = sorted(set(methods) - set(known))
         if unknown:
@@ -190,7 +201,8 @@ def select(profile, methods=None, experiments=None):
             raise SystemExit(f"unknown experiments {unknown}; choose from {names}")
         chosen = [e for e in chosen if e.name in experiments]
     for exp in chosen:
-        rows = [r for r in exp.rows if r in known]
+        own = getattr(exp, "make_row", None) is not None
+        rows = [r for r in exp.rows if own or r in registry]
         if methods is not None:
             rows = [r for r in rows if r in methods]
         exp.rows = tuple(rows)
