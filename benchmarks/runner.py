@@ -58,8 +58,12 @@ RESULTS = Path(__file__).parent / "results"
 def code_version():
     """The git commit of the code that runs (``+dirty`` with uncommitted changes).
 
+    The environment variable ``BENCHMARK_COMMIT`` overrides it (a copy of the
+    tree on another machine may carry no or stale git metadata);
     ``"unknown"`` outside a git checkout.
     """
+    if os.environ.get("BENCHMARK_COMMIT"):  # given by whoever copied the tree
+        return os.environ["BENCHMARK_COMMIT"]
     root = Path(__file__).resolve().parent.parent
     try:
         commit = subprocess.run(
@@ -77,8 +81,7 @@ def code_version():
             check=True,
         ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
-        # No git (e.g. a copy of the tree on another machine): the caller may say.
-        return os.environ.get("BENCHMARK_COMMIT", "unknown")
+        return "unknown"
     return commit + ("+dirty" if dirty else "")
 
 
