@@ -6,6 +6,7 @@ Examples::
     python -m benchmarks full                       # real data, about 2 hours
     python -m benchmarks full --device cuda --jobs 2
     python -m benchmarks full --experiments yeast4 abalone19 --methods CE "SMOTE + CE"
+    python -m benchmarks PROFILE --backbone cnn     # a profile's variant (if it has one)
 
 An interrupted run resumes where it stopped: finished runs are cached in
 ``<out>/runs.jsonl`` (``--fresh`` ignores them).
@@ -14,8 +15,10 @@ An interrupted run resumes where it stopped: finished runs are cached in
 import argparse
 import sys
 
-from .profiles import PROFILES
+from .profiles import all_profiles
 from .runner import run_profile
+
+PROFILES = all_profiles()
 
 
 def parse_args(argv=None):
@@ -63,12 +66,39 @@ def parse_args(argv=None):
         "--fresh", action="store_true", help="ignore the cache of finished runs"
     )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument(
+        "--backbone",
+        default=None,
+        metavar="NAME",
+        help="run the profile's variant under another network, e.g. cnn (default: "
+        "the profile as it is; see each profile's `backbones`)",
+    )
     return parser.parse_args(argv)
 
 
+def chosen_profile(name, backbone=None):
+    """The profile ``name``, or its variant ``backbone`` when one is asked for.
+
+    Raises ``SystemExit`` naming the available variants when the profile has
+    no variant of that name.
+    """
+    profile = PROFILES[name]
+    if backbone is None:
+        return profile
+    variants = getattr(profile, "backbones", {}) or {}
+    if backbone not in variants:
+        available = ", ".join(sorted(variants)) or "none"
+        raise SystemExit(
+            f"profile {name!r} has no backbone {backbone!r}; available backbones: "
+            f"{available} (or leave out --backbone for the profile as it is)"
+        )
+    return variants[backbone]
+
+
 def run(args):
+    profile = chosen_profile(args.profile, getattr(args, "backbone", None))
     return run_profile(
-        PROFILES[args.profile],
+        profile,
         seeds=args.seeds,
         methods=args.methods,
         experiments=args.experiments,
@@ -77,7 +107,7 @@ def run(args):
         max_epochs=args.max_epochs,
         out=args.out,
         resume=not args.fresh,
-        jobs=args.jobs or PROFILES[args.profile].jobs,
+        jobs=args.jobs or profile.jobs,
         progress=not args.no_progress,
     )
 

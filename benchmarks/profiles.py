@@ -76,6 +76,12 @@ class Profile:
         ``(markdown, figure_paths)`` that writes the suite's section of
         ``summary.md`` in place of the default layouts (Table 5 for holdout
         experiments, ranks and Friedman test for cross-validation).
+    backbones : dict
+        Variants of the profile under another network, ``{name: Profile}``,
+        picked on the command line with ``--backbone NAME`` (e.g. ``"cnn"``:
+        the same protocol with a small CNN trained end to end on the images
+        instead of a network on pretrained features). Empty: the profile has
+        no variant.
     """
 
     name: str
@@ -87,6 +93,7 @@ class Profile:
     net: dict = field(default_factory=dict)
     net_by_suite: dict = field(default_factory=dict)
     reporters: dict = field(default_factory=dict)
+    backbones: dict = field(default_factory=dict)
 
     def seeds_for(self, suite):
         return self.seeds_by_suite.get(suite, self.seeds)
@@ -226,3 +233,25 @@ PROFILES = {
         },
     ),
 }
+
+
+#: Modules that define further profiles, each in a ``PROFILES`` dict. They
+#: import :class:`Profile` from this module, so :func:`all_profiles` imports
+#: them on demand, never while this module loads.
+PROFILE_MODULES = (
+    "table8",
+    "attributes",
+    "crl_ablation",
+    "clmle_ablation",
+    "margin_ablation",
+)
+
+
+def all_profiles():
+    """:data:`PROFILES` and the profiles of :data:`PROFILE_MODULES`, by name."""
+    import importlib
+
+    found = dict(PROFILES)
+    for name in PROFILE_MODULES:
+        found.update(importlib.import_module(f"{__package__}.{name}").PROFILES)
+    return found

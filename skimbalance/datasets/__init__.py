@@ -10,12 +10,14 @@ from ._home import DatasetNotFoundError, get_data_home
 from ._keel import fetch_keel
 from ._mnist import fetch_mnist
 from ._protocols import keep_fraction_of_classes, power_law_class_sizes
+from ._yeast import fetch_yeast_multilabel
 
 __all__ = [
     "DatasetNotFoundError",
     "fetch_fashion_mnist",
     "fetch_keel",
     "fetch_mnist",
+    "fetch_yeast_multilabel",
     "get_data_home",
     "keep_fraction_of_classes",
     "power_law_class_sizes",

@@ -1,0 +1,289 @@
+"""Khan et al.'s Table 6 and 7 ablation profiles: rows, fixed margins, runs, report."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+from sklearn.datasets import load_digits
+from sklearn.model_selection import train_test_split
+
+from benchmarks import margin_ablation, runner, table5
+from benchmarks.margin_ablation import (
+    DROPOUTS,
+    KHAN2019_TABLE7,
+    MARGIN_SETTINGS,
+    PROFILES,
+    STAGE_ROWS,
+    STAGES,
+    TYPE_ROWS,
+    FixedMarginClassifier,
+    curriculum,
+    make_row,
+    report_margin_stages,
+    report_margin_types,
+    stage_row_name,
+    type_row_name,
+)
+from skimbalance import UncertaintyMarginClassifier
+from skimbalance.classifiers.uncertainty_margin import curriculum_stage
+from skimbalance.uncertainty.class_margins import uncertainty_margins
+
+TINY_NET = dict(
+    hidden_layer_sizes=(16,),
+    embedding_dim=8,
+    max_epochs=3,
+    batch_size=64,
+    n_mc_samples=2,
+)
+
+
+def _digits_features(name, image_size=64, device="cpu"):
+    X, y = load_digits(return_X_y=True)
+    X_train, X_test, y_train, y_test = train_test_split(
+        X / 16.0, y, test_size=0.5, stratify=y, random_state=0
+    )
+    return X_train, y_train, X_test, y_test
+
+
+@pytest.fixture
+def digits_features(monkeypatch):
+    monkeypatch.setattr(table5, "image_features", _digits_features)
+
+
+@pytest.fixture
+def register_rows(monkeypatch):
+    """``runner.select`` keeps only the rows of ``benchmarks.methods``; register
+    these profiles' rows so that the run goes through (not needed once
+    ``select`` keeps the rows of an experiment that brings its own ``make_row``)."""
+    registry = runner.all_rows()
+    monkeypatch.setattr(
+        runner, "all_rows", lambda: {**registry, **STAGE_ROWS, **TYPE_ROWS}
+    )
+
+
+def _final(pipeline):
+    return pipeline.steps[-1][1]
+
+
+@pytest.mark.parametrize("max_epochs", [3, 10, 30])
+def test_curriculum_ends_in_the_wanted_stage(max_epochs):
+    for stage, last in (
+        ("softmax", "softmax"),
+        ("class", "class"),
+        ("sample", "sample"),
+    ):
+        warmup, sample = curriculum(stage, max_epochs)
+        stages = [
+            curriculum_stage(e, max_epochs, warmup, sample)
+            for e in range(1, max_epochs + 1)
+        ]
+        assert stages[-1] == last
+        assert stages[0] == "softmax"
+        if stage != "softmax":  # the margins have a class-level stage first
+            assert "class" in stages
+        if stage != "sample":
+            assert "sample" not in stages
+    assert curriculum("sample", 30) == (10, 10)  # the estimator's defaults
+
+
+def test_stage_rows_build_the_intended_estimators():
+    assert len(STAGE_ROWS) == len(STAGES) * len(DROPOUTS)
+    net = dict(max_epochs=12, dropout=0.5, device="cpu", n_threads=1)
+    expected = {"softmax": (12, 0), "class": (4, 0), "sample": (4, 4)}
+    for stage, (warmup, sample) in expected.items():
+        for p in DROPOUTS:
+            est = _final(make_row(stage_row_name(stage, p), 2, **net))
+            assert type(est) is UncertaintyMarginClassifier
+            params = est.get_params()
+            assert params["dropout"] == p
+            assert params["warmup_epochs"] == warmup
+            assert params["sample_level_epochs"] == sample
+            assert params["margin_type"] == "large_margin"
+            assert params["max_margin"] == 3 and params["random_state"] == 2
+
+
+def test_type_rows_build_the_intended_estimators():
+    net = dict(max_epochs=12, dropout=0.5, device="cpu", n_threads=1)
+    softmax = _final(make_row("softmax", 0, **net)).get_params()
+    assert softmax["warmup_epochs"] == 12 and softmax["sample_level_epochs"] == 0
+    assert set(TYPE_ROWS) == {"softmax"} | {
+        type_row_name(mt, v) for mt in MARGIN_SETTINGS for v in ("fixed", "uncertainty")
+    }
+    expected_m = {"large_margin": 4, "sphereface": 4, "cosface": 3, "arcface": 3}
+    for mt, m in expected_m.items():
+        for variant, cls in (
+            ("fixed", FixedMarginClassifier),
+            ("uncertainty", UncertaintyMarginClassifier),
+        ):
+            est = _final(make_row(type_row_name(mt, variant), 0, **net))
+            assert type(est) is cls
+            params = est.get_params()
+            assert params["margin_type"] == mt and params["max_margin"] == m
+            assert params["warmup_epochs"] == 4 and params["sample_level_epochs"] == 0
+            assert params["scale"] == 30.0 and params["dropout"] == 0.5
+    assert set(KHAN2019_TABLE7) == {"softmax", *MARGIN_SETTINGS}
+
+
+def _imbalanced_digits():
+    X, y = load_digits(n_class=4, return_X_y=True)
+    keep = (y < 2) | (np.arange(len(y)) % 5 == 0)
+    return X[keep] / 16.0, y[keep]
+
+
+@pytest.mark.parametrize("sample_level_epochs", [0, 1])
+def test_fixed_margins_replace_the_uncertainty_margins(sample_level_epochs):
+    X, y = _imbalanced_digits()
+    params = dict(
+        margin_type="cosface",
+        max_margin=3,
+        warmup_epochs=1,
+        sample_level_epochs=sample_level_epochs,
+        uncertainty_interval=1,
+        random_state=0,
+        device="cpu",
+        n_threads=1,
+        **{**TINY_NET, "max_epochs": 4},
+    )
+    fixed = FixedMarginClassifier(**params).fit(X, y)
+    history = [
+        row["class_margins"] for row in fixed.net_.history if "class_margins" in row
+    ]
+    assert len(history) == 3  # refreshed at each margin epoch
+    assert all(m == [3, 3, 3, 3] for m in history)
+    np.testing.assert_array_equal(fixed.class_margins_, [3, 3, 3, 3])
+    assert np.all(np.isfinite(fixed.class_uncertainty_))
+    # The same fit with uncertainty margins derives them from the uncertainty.
+    uncertain = UncertaintyMarginClassifier(**params).fit(X, y)
+    expected = uncertainty_margins(torch.as_tensor(uncertain.class_uncertainty_), 3)
+    np.testing.assert_array_equal(uncertain.class_margins_, expected.numpy())
+    # The warm-up is the same softmax network in both.
+    loss = "train_loss"
+    assert fixed.net_.history[0, loss] == pytest.approx(uncertain.net_.history[0, loss])
+
+
+def test_stages_profile_runs_on_a_tiny_configuration(
+    tmp_path, digits_features, register_rows
+):
+    profile = dataclasses.replace(
+        PROFILES["margin_stages"], seeds=1, jobs=1, net=TINY_NET
+    )
+    result = runner.run_profile(
+        profile, out=tmp_path, progress=False, echo=lambda *a: None, device="cpu"
+    )
+    records = result["records"]
+    assert [r["method"] for r in records] == list(STAGE_ROWS)
+    assert not [r["error"] for r in records if r["error"]]
+    summary = (tmp_path / "summary.md").read_text()
+    assert "Khan et al. Table 6 ablation" in summary
+    assert "CNN + UMM + SUM (Ours)" in summary and "*98.7*" in summary
+    assert (tmp_path / "margin_stages.png").stat().st_size > 1000
+
+
+def test_types_profile_runs_on_a_tiny_configuration(
+    tmp_path, digits_features, register_rows
+):
+    profile = dataclasses.replace(
+        PROFILES["margin_types"], seeds=1, jobs=1, net=TINY_NET
+    )
+    result = runner.run_profile(
+        profile, out=tmp_path, progress=False, echo=lambda *a: None, device="cpu"
+    )
+    records = result["records"]
+    assert [r["method"] for r in records] == list(TYPE_ROWS)
+    assert not [r["error"] for r in records if r["error"]]
+    summary = (tmp_path / "summary.md").read_text()
+    assert "Khan et al. Table 7 ablation" in summary and "*79.9*" in summary
+    assert (tmp_path / "margin_types.png").stat().st_size > 1000
+
+
+def _record(method, seed, accuracy, experiment):
+    return {
+        "method": method,
+        "experiment": experiment,
+        "seed": seed,
+        "fold": 0,
+        "error": "",
+        "accuracy": accuracy,
+        "fit_seconds": 5.0,
+        "train_counts": [100, 100, 10, 10],
+        "per_class": {"recall": [1.0, 1.0, 0.6, 0.4]},
+    }
+
+
+def _table(text, title_line):
+    """Cells of the first Markdown table after ``title_line``."""
+    lines = text.splitlines()
+    start = next(
+        i for i, line in enumerate(lines) if line.startswith("|") and i > title_line
+    )
+    rows = []
+    for line in lines[start:]:
+        if not line.startswith("|"):
+            break
+        rows.append([c.strip() for c in line.strip("|").split("|")])
+    return rows[0], rows[2:]
+
+
+def test_stages_report_layout(tmp_path):
+    exps = margin_ablation.margin_stages_experiments()
+    offsets = {"softmax": 0.0, "class": 0.01, "sample": 0.02}
+    records = [
+        _record(stage_row_name(s, p), seed, 0.9 + offsets[s] + seed * 0.02, "mnist")
+        for seed in range(2)
+        for s in STAGES
+        for p in DROPOUTS
+    ]
+    text, paths = report_margin_stages(records, exps, tmp_path, {"mnist": 2})
+    header, body = _table(text, 0)
+    assert header == ["Stage", "dropout 0.3", "dropout 0.5", "dropout 0.7", "fit s"]
+    assert body[0] == ["softmax", "91.0 ± 1.0", "91.0 ± 1.0", "91.0 ± 1.0", "5"]
+    assert body[1][0].startswith('*↳ the paper\'s "CNN + Softmax loss"')
+    assert body[1][1:4] == ["*97.2*", "*97.2*", "*97.2*"]
+    assert body[2][0] == "class margins"
+    assert body[2][1] == "92.0 ± 1.0 (Δ +1.0 ± 0.0)"
+    assert body[5][1:4] == ["*98.3*", "*98.7*", "*98.7*"]
+    assert "| class + sample margins | 50.0 ± 0.0" in text  # recall of classes 5-9
+    assert paths and paths[0].stat().st_size > 1000
+
+
+def test_types_report_layout(tmp_path):
+    exps = margin_ablation.margin_types_experiments()
+    records = [_record("softmax", s, 0.80, "fashion_mnist") for s in range(2)]
+    for mt in MARGIN_SETTINGS:
+        for s in range(2):
+            records.append(
+                _record(type_row_name(mt, "fixed"), s, 0.81, "fashion_mnist")
+            )
+            records.append(
+                _record(
+                    type_row_name(mt, "uncertainty"),
+                    s,
+                    0.82 + 0.01 * s,
+                    "fashion_mnist",
+                )
+            )
+    text, paths = report_margin_types(records, exps, tmp_path, {"fashion_mnist": 2})
+    header, body = _table(text, 0)
+    assert header[:6] == [
+        "Loss type",
+        "n",
+        "m",
+        "fixed m (ours)",
+        "uncertainty (ours)",
+        "Δ uncertainty − fixed",
+    ]
+    assert header[-2:] == ["*paper: original*", "*paper: with uncer.*"]
+    assert body[0][:5] == ["softmax", "-", "-", "80.0 ± 0.0", "—"]
+    assert body[0][-2:] == ["*76.8*", "*—*"]
+    by_type = {cells[0].split(" ")[0]: cells for cells in body[1:]}
+    assert list(by_type) == list(MARGIN_SETTINGS)
+    assert by_type["cosface"][1:6] == [
+        "30",
+        "0.35",
+        "81.0 ± 0.0",
+        "82.5 ± 0.5",
+        "Δ +1.5 ± 0.5",
+    ]
+    assert by_type["large_margin"][-2:] == ["*79.4*", "*79.9*"]
+    assert paths and paths[0].stat().st_size > 1000
