@@ -708,8 +708,12 @@ class CLMLEClassifier(
             ],
             axis=1,
         )
-        # class_weight: cost-sensitive decision, each class's ratio r_c times w_c
-        weighted = proba * self._score_weights[None, :, :]
+        # class_weight: a cost-sensitive decision. The similarities enter the loss
+        # as logits s * cos, so a class weight shifts the log-ratio log r_c by
+        # log(w_c) / s, as it shifts a softmax classifier's logit by log(w_c):
+        # each ratio r_c times w_c ** (1 / s).
+        shift = self._score_weights[None, :, :] ** (1.0 / float(self.scale))
+        weighted = proba * shift
         total = weighted.sum(axis=-1, keepdims=True)
         return np.where(total > 0, weighted / np.where(total > 0, total, 1.0), proba)
 

@@ -162,15 +162,25 @@ def test_options_run(params):
 
 
 def test_class_weight_shifts_the_decision():
-    # every cluster retrieved (N >= n_clusters): a huge weight on "rare" makes the
-    # weighted Eq. 10 score pick it everywhere
+    # every cluster retrieved (N >= n_clusters), so every class has a finite ratio
     X, y = _imbalanced_blobs(6)
     params = {**FAST, "n_neighbor_clusters": 50}
     plain = CLMLEClassifier(**params, random_state=0).fit(X, y)
     heavy = CLMLEClassifier(**params, class_weight={"rare": 1e6}, random_state=0)
     heavy.fit(X, y)
+    # the weighted score is the rule's ratio r_c times w_c ** (1 / scale)
+    emb = heavy._embedding(np.asarray(X, dtype=np.float32))
+    ratios = heavy._knc_rules[0].predict_proba(emb[:, 0]).numpy()
+    weights = heavy._score_weights[0] ** (1.0 / heavy.scale)
+    expected = ratios * weights / (ratios * weights).sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(heavy.predict_proba(X), expected, rtol=1e-6)
+    rare = list(heavy.classes_).index("rare")
+    assert weights[rare] > weights.max() / 2 and weights[rare] > 1
     assert (plain.predict(X) == "rare").mean() < 0.2
-    assert (heavy.predict(X) == "rare").mean() > 0.9
+    # with scale=1 the shift is the full weight: "rare" is picked everywhere
+    full = CLMLEClassifier(**params, scale=1.0, class_weight={"rare": 1e6})
+    full.set_params(random_state=0).fit(X, y)
+    assert (full.predict(X) == "rare").mean() > 0.9
 
 
 def test_pickle_roundtrip():
