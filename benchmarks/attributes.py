@@ -86,6 +86,7 @@ from .experiments import CVExperiment
 from .metrics import EXTRA_METRICS, METRICS, per_class_scores
 from .profiles import Profile
 from .report import markdown_table, write_csv
+from .runner import failed_run
 
 # ----------------------------------------------------------------- papers
 #: Dong et al. (ICCV 2017), Table 2: average class-balanced accuracy (%) over
@@ -344,16 +345,7 @@ def fit_and_score(estimator, X_train, y_train, X_test, y_test):
                 f"predict returned shape {Y_pred.shape}, expected {Y_test.shape}."
             )
     except Exception as error:  # recorded, reported, and the benchmark goes on
-        nan = float("nan")
-        return (
-            run
-            | {
-                "error": f"{type(error).__name__}: {error}",
-                "fit_seconds": nan,
-                "accuracy": nan,
-            }
-            | dict.fromkeys(METRICS, nan)
-        )
+        return failed_run(run, error)
     scores = label_scores(Y_test, Y_pred)
     scores["per_class"]["imbalance_ratio"] = imbalance_ratios(Y_train).tolist()
     scores["per_class"]["positive_rate"] = Y_train.mean(axis=0).tolist()

@@ -58,9 +58,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
 from skimbalance import CLMLEClassifier
-from skimbalance.datasets import power_law_class_sizes
 
-from . import table5
 from .ablation_report import (
     cell,
     delta_cell,
@@ -76,6 +74,7 @@ from .ablation_report import (
 from .experiments import HoldoutExperiment
 from .profiles import Profile
 from .report import markdown_table
+from .table5 import PowerLawFeatures
 
 #: Neighbours of the instance-wise kNN row (CLMLE's default cluster size).
 KNN_NEIGHBORS = 16
@@ -190,37 +189,6 @@ ROWS = {
 def make_row(row, random_state, **net):
     """A fresh estimator for the row ``row`` of :data:`ROWS`, scaler in front."""
     return make_pipeline(StandardScaler(), ROWS[row](random_state, **net))
-
-
-class PowerLawFeatures:
-    """``load(seed, device)``: pretrained features, training classes cut to a power law.
-
-    The training set of :func:`benchmarks.table5.image_features` is
-    sub-sampled by :func:`skimbalance.datasets.power_law_class_sizes` with
-    ``gamma`` (seeded by ``seed``: the class order and the samples kept);
-    the official test set is returned whole.
-
-    Parameters
-    ----------
-    name : {"fashion_mnist", "mnist"}
-    gamma : float
-        Smaller is more imbalanced (1: sizes ``n / c``; 0.5: ``n / c^2``).
-    image_size : int, default=64
-    """
-
-    def __init__(self, name, gamma, image_size=64):
-        self.name = name
-        self.gamma = gamma
-        self.image_size = image_size
-
-    def __call__(self, seed, device="cpu"):
-        X_train, y_train, X_test, y_test = table5.image_features(
-            self.name, self.image_size, device
-        )
-        X_imb, y_imb = power_law_class_sizes(
-            X_train, y_train, gamma=self.gamma, random_state=seed
-        )
-        return X_imb, y_imb, X_test, y_test
 
 
 #: (data set, gamma) of the experiments.

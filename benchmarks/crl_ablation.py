@@ -33,7 +33,6 @@ in parallel: about an hour on this project's 2 cores; the measurements are in
 :data:`ABLATION_SIZING`.
 """
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -41,13 +40,13 @@ from imblearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from skimbalance import CRLClassifier
-from skimbalance.datasets import power_law_class_sizes
 
-from . import methods, table5
+from . import methods
 from .attributes import yeast_experiment
 from .experiments import HoldoutExperiment
 from .profiles import Profile
 from .report import markdown_table, write_csv
+from .table5 import PowerLawFeatures
 
 #: Dong et al. (ICCV 2017), Table 4: additional gain in average accuracy (%)
 #: of each CRL variant over the plain network (DeepID2 on CelebA, MTCT on
@@ -90,30 +89,6 @@ def make_row(name, random_state, **net):
             ),
         )
     return methods.make_row(name, random_state, **net)
-
-
-@dataclass
-class PowerLawFeatures:
-    """``load(seed, device)``: pretrained features, training classes power-law sized.
-
-    The training set of ``name``'s features is sub-sampled with
-    :func:`~skimbalance.datasets.power_law_class_sizes` (``gamma``; seed =
-    the run's seed, so the class order changes with it); the official test
-    set is left balanced.
-    """
-
-    name: str = "fashion_mnist"
-    gamma: float = 0.5
-    image_size: int = 64
-
-    def __call__(self, seed, device="cpu"):
-        X_train, y_train, X_test, y_test = table5.image_features(
-            self.name, self.image_size, device
-        )
-        X_imb, y_imb = power_law_class_sizes(
-            X_train, y_train, gamma=self.gamma, random_state=seed
-        )
-        return X_imb, y_imb, X_test, y_test
 
 
 def ablation_experiments():

@@ -119,17 +119,22 @@ def fit_and_score(estimator, X_train, y_train, X_test, y_test):
             run["fit_seconds"] = time.perf_counter() - tic
             y_pred = estimator.predict(X_test)
     except Exception as error:  # recorded, reported, and the benchmark goes on
-        nan = float("nan")
-        return (
-            run
-            | {
-                "error": f"{type(error).__name__}: {error}",
-                "fit_seconds": nan,
-                "accuracy": nan,
-            }
-            | dict.fromkeys(METRICS, nan)
-        )
+        return failed_run(run, error)
     return run | run_scores(y_test, y_pred, labels)
+
+
+def failed_run(run, error):
+    """The record of a run that raised ``error``: the message, NaN scores."""
+    nan = float("nan")
+    return (
+        run
+        | {
+            "error": f"{type(error).__name__}: {error}",
+            "fit_seconds": nan,
+            "accuracy": nan,
+        }
+        | dict.fromkeys(METRICS, nan)
+    )
 
 
 def resolve_epochs(net, n_train):

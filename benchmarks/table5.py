@@ -7,9 +7,13 @@ Fashion-MNIST (and MNIST), VGG16 by EfficientNet-Lite0 (see
 :mod:`benchmarks.features`), and for the quick profile by scikit-learn's
 bundled digits on raw pixels. The reduced classes are the upper half of the
 labels (5-9); which samples of them are kept changes with the seed.
+
+:class:`PowerLawFeatures` loads the same features with power-law class sizes
+instead (Dong et al. / Huang et al.), for the harness-II ablations.
 """
 
 import functools
+from dataclasses import dataclass
 
 import numpy as np
 from sklearn.datasets import load_digits
@@ -19,6 +23,7 @@ from skimbalance.datasets import (
     fetch_fashion_mnist,
     fetch_mnist,
     keep_fraction_of_classes,
+    power_law_class_sizes,
 )
 
 from .features import DEFAULT_IMAGE_SIZE, cached_features
@@ -95,4 +100,35 @@ class FeatureTable5:
             self.name, self.image_size, device
         )
         X_imb, y_imb = make_imbalanced(X_train, y_train, seed)
+        return X_imb, y_imb, X_test, y_test
+
+
+@dataclass
+class PowerLawFeatures:
+    """``load(seed, device)``: pretrained features, training classes power-law sized.
+
+    The training set of ``name``'s features (:func:`image_features`) is
+    sub-sampled with :func:`~skimbalance.datasets.power_law_class_sizes`
+    (``gamma``, smaller is more imbalanced; seed = the run's seed, so the class
+    order and the samples kept change with it); the official test set is
+    returned whole.
+
+    Parameters
+    ----------
+    name : {"fashion_mnist", "mnist"}
+    gamma : float
+    image_size : int, default=64
+    """
+
+    name: str = "fashion_mnist"
+    gamma: float = 0.5
+    image_size: int = DEFAULT_IMAGE_SIZE
+
+    def __call__(self, seed, device="cpu"):
+        X_train, y_train, X_test, y_test = image_features(
+            self.name, self.image_size, device
+        )
+        X_imb, y_imb = power_law_class_sizes(
+            X_train, y_train, gamma=self.gamma, random_state=seed
+        )
         return X_imb, y_imb, X_test, y_test
