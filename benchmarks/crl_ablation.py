@@ -42,6 +42,7 @@ from sklearn.preprocessing import StandardScaler
 from skimbalance import CRLClassifier
 
 from . import methods
+from .ablation_report import paired_deltas
 from .attributes import yeast_experiment
 from .experiments import HoldoutExperiment
 from .profiles import Profile
@@ -114,18 +115,13 @@ def ablation_experiments():
 
 
 def paired_gains(records, experiment, row, metric="balanced_accuracy"):
-    """``row - CE`` of ``metric`` on every (seed, fold) both ran without error."""
-    scores = {
-        (r["method"], r["seed"], r["fold"]): r[metric]
-        for r in records
-        if r["experiment"] == experiment and not r.get("error")
-    }
-    return np.array(
-        [
-            value - scores[(BASELINE, seed, fold)]
-            for (method, seed, fold), value in scores.items()
-            if method == row and (BASELINE, seed, fold) in scores
-        ],
+    """``row - CE`` of ``metric`` on every (seed, fold) both ran without error.
+
+    :func:`benchmarks.ablation_report.paired_deltas` on one experiment, as an
+    array.
+    """
+    return np.asarray(
+        paired_deltas(records, row, BASELINE, metric, experiment=experiment),
         dtype=float,
     )
 

@@ -53,6 +53,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from imblearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 from torch import nn
 
 from skimbalance.datasets import (
@@ -63,19 +65,12 @@ from skimbalance.datasets import (
 
 from .experiments import HoldoutExperiment
 from .features import DEFAULT_IMAGE_SIZE
-from .methods import BASELINES, all_rows, make_row
+from .methods import all_rows
 from .plots import plot_recall_vs_class_size
 from .profiles import Profile
 from .report import markdown_table, write_csv
 from .table5 import image_features
 from .triplet import TRIPLET_PLUS, triplet_plus
-
-# The runner keeps only rows it finds in the registry (benchmarks.methods), even
-# for an experiment with its own ``make_row``: register "Triplet+" there (an
-# addition; nothing registered is replaced). Worker processes see it because
-# the experiments' ``make_row`` functions live here: unpickling them imports
-# this module.
-BASELINES.setdefault(TRIPLET_PLUS, triplet_plus)
 
 #: The suite name of every Table 8 experiment.
 SUITE = "table8"
@@ -327,18 +322,24 @@ class SmallCNN:
         return nn.Sequential(*layers)
 
 
-def feature_row(name, random_state, **net):
-    """A row's estimator on features: the registry's, a standard scaler in front.
+def row_factories():
+    """The registry's rows (:func:`benchmarks.methods.all_rows`) and Triplet+.
 
-    :func:`benchmarks.methods.make_row`, called from this module so that a
-    worker process running it has imported it, and "Triplet+" registered.
+    Triplet+ is this table's own row: the experiments build their rows through
+    :func:`feature_row` / :func:`image_row`, so it is not added to the shared
+    registry.
     """
-    return make_row(name, random_state, **net)
+    return {**all_rows(), TRIPLET_PLUS: triplet_plus}
+
+
+def feature_row(name, random_state, **net):
+    """A row's estimator on features, a standard scaler in front."""
+    return make_pipeline(StandardScaler(), row_factories()[name](random_state, **net))
 
 
 def image_row(name, random_state, **net):
     """A row's estimator on raw pixels (already in [0, 1]): no scaler in front."""
-    return all_rows()[name](random_state, **net)
+    return row_factories()[name](random_state, **net)
 
 
 # ----------------------------------------------------------- experiments

@@ -23,6 +23,7 @@ from benchmarks.table8 import (
     image_row,
     power_law_indices,
     report_table8,
+    row_factories,
     table8_experiments,
 )
 from benchmarks.triplet import TRIPLET_PLUS
@@ -101,13 +102,18 @@ def tiny_profile(pools, net, rows=(TRIPLET_PLUS, "CE"), gammas=(1.0, 0.5), **kw)
     )
 
 
+def test_triplet_row_is_not_registered_globally():
+    assert TRIPLET_PLUS not in all_rows()
+    assert TRIPLET_PLUS in row_factories()
+
+
 def test_tiny_protocol_end_to_end(tmp_path):
     profile = tiny_profile(
         {"fashion_mnist": _digits_pool},
         dict(hidden_layer_sizes=(16,), max_epochs=2, batch_size=32),
     )
-    # Two worker processes: they learn the "Triplet+" row by unpickling the
-    # experiments' make_row, which imports benchmarks.table8.
+    # Two worker processes: they build the "Triplet+" row through the
+    # experiments' make_row (benchmarks.table8), not through the registry.
     result = runner.run_profile(
         profile,
         out=tmp_path,
@@ -230,7 +236,9 @@ def test_profiles_cover_the_issue():
         for e in experiments
         if e.settings["train"] == "balanced"
     )
-    assert set(ROWS) | set(BALANCED_ROWS) <= set(all_rows())  # the runner keeps them
+    assert set(ROWS) | set(BALANCED_ROWS) <= set(row_factories())
+    # The runner keeps them: select() keeps the rows of experiments with a make_row.
+    assert [e.rows for e in runner.select(profile)] == [e.rows for e in experiments]
     assert profile.jobs == 2 and profile.reporters[SUITE] is report_table8
     cnn = profile.backbones["cnn"]
     assert cnn.net["input_shape"] == (1, 28, 28)
