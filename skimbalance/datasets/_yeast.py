@@ -7,7 +7,6 @@ proteins described by 8 features.
 
 import csv
 import gzip
-import importlib.util
 import io
 from pathlib import Path
 
@@ -16,7 +15,7 @@ from sklearn.datasets import load_svmlight_files
 from sklearn.utils import Bunch
 
 from . import _home
-from ._home import DatasetNotFoundError, get_data_home
+from ._home import DatasetNotFoundError, get_data_home, package_folders
 
 #: The data set's shape: samples, features, labels.
 N_SAMPLES, N_FEATURES, N_LABELS = 2417, 103, 14
@@ -39,17 +38,10 @@ LABEL_NAMES = tuple(f"Class{j}" for j in range(1, N_LABELS + 1))
 
 def _river_file():
     """The CSV shipped by the PyPI package ``river``, found without importing it."""
-    try:
-        spec = importlib.util.find_spec("river")
-    except (ImportError, ValueError):
-        return None
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    for folder in spec.submodule_search_locations:
-        path = Path(folder) / "datasets" / "yeast.csv.gz"
-        if path.is_file():
-            return path
-    return None
+    paths = (
+        folder / "datasets" / "yeast.csv.gz" for folder in package_folders("river")
+    )
+    return next((path for path in paths if path.is_file()), None)
 
 
 def read_yeast_csv(path):
