@@ -36,11 +36,10 @@ network (512-512) of the benchmarks, a standard scaler in front.
     variants run the same schedule: softmax for ``t`` epochs, then margins to
     the end, no sample-level term (the table swaps the margin source only).
 
-    The estimator has no parameter that fixes every class margin:
-    :class:`FixedMarginClassifier` (below) is the estimator with its
-    uncertainty schedule replaced by one that sets every class margin to
-    ``max_margin`` at each refresh (the MC-dropout passes still run, so the
-    two variants cost the same and ``class_uncertainty_`` is still reported).
+    The fixed rows are the estimator with ``margin_source="fixed"``: every
+    class margin is ``max_margin`` at each refresh (the MC-dropout passes
+    still run, so the two variants cost the same and ``class_uncertainty_``
+    is still reported).
 
 Sizing (details in :data:`SIZING`)
     30 epochs (the curriculum's 10 / 10 / 10 of the estimator's defaults and
@@ -51,12 +50,10 @@ Sizing (details in :data:`SIZING`)
 from pathlib import Path
 
 import numpy as np
-import torch
 from imblearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from skimbalance import UncertaintyMarginClassifier
-from skimbalance.classifiers.uncertainty_margin import UncertaintySchedule
 
 from .ablation_report import (
     cell,
@@ -75,77 +72,6 @@ from .experiments import HoldoutExperiment
 from .profiles import Profile
 from .report import markdown_table
 from .table5 import FeatureTable5
-
-
-# ------------------------------------------------------------ fixed margins
-class FixedMarginSchedule(UncertaintySchedule):
-    """:class:`~skimbalance.classifiers.uncertainty_margin.UncertaintySchedule`
-    with every class margin fixed at ``max_margin``.
-
-    Each refresh still runs the MC-dropout passes (class uncertainties and the
-    per-sample feature moments of the sample-level term), then overrides the
-    uncertainty-derived margins with ``max_margin`` for every class.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from benchmarks.margin_ablation import FixedMarginSchedule
-    >>> FixedMarginSchedule(np.zeros((4, 2), np.float32), np.zeros((4, 1), int), 2,
-    ...     n_mc_samples=2, max_margin=4, refresh_interval=5, warmup_epochs=1,
-    ...     sample_level_epochs=0, batch_size=4).max_margin
-    4
-    """
-
-    def refresh(self, net):
-        super().refresh(net)
-        margins = net.criterion_.margins
-        net.criterion_.margins = torch.full_like(margins, int(self.max_margin))
-
-
-class FixedMarginClassifier(UncertaintyMarginClassifier):
-    """:class:`~skimbalance.UncertaintyMarginClassifier` with the fixed margin
-    ``max_margin`` for every class (the "original" losses of Khan et al.'s
-    Table 7).
-
-    Same parameters and curriculum: softmax for ``warmup_epochs``, then every
-    class gets the margin ``max_margin`` of ``margin_type`` (instead of
-    ``max(1, floor(0.5 u))`` from its uncertainty); the sample-level term, if
-    any, is unchanged. ``class_margins_`` reads ``max_margin`` for every class
-    once the margins were switched on; ``class_uncertainty_`` is the
-    MC-dropout estimate, reported but not used.
-
-    References
-    ----------
-    .. [1] S. Khan et al., "Striking the Right Balance with Uncertainty",
-       CVPR 2019, Table 7 ("Original" column).
-
-    Examples
-    --------
-    >>> from sklearn.datasets import load_digits
-    >>> from benchmarks.margin_ablation import FixedMarginClassifier
-    >>> X, y = load_digits(return_X_y=True)
-    >>> clf = FixedMarginClassifier(margin_type="cosface", max_margin=3,
-    ...     hidden_layer_sizes=(32,), max_epochs=3, warmup_epochs=1,
-    ...     sample_level_epochs=0, n_mc_samples=2, random_state=0)
-    >>> clf.fit(X / 16, y).class_margins_.tolist() == [3] * 10
-    True
-    """
-
-    def _build_callbacks(self, ctx):
-        built = super()._build_callbacks(ctx)
-        (name, schedule), *rest = built
-        fixed = FixedMarginSchedule(
-            schedule.X,
-            schedule.y,
-            schedule.n_classes,
-            n_mc_samples=schedule.n_mc_samples,
-            max_margin=schedule.max_margin,
-            refresh_interval=schedule.refresh_interval,
-            warmup_epochs=schedule.warmup_epochs,
-            sample_level_epochs=schedule.sample_level_epochs,
-            batch_size=schedule.batch_size,
-        )
-        return [(name, fixed), *rest]
 
 
 # --------------------------------------------------------------- the rows
@@ -239,12 +165,11 @@ def _softmax(random_state, **net):
 
 
 def _type_row(margin_type, variant):
-    cls = FixedMarginClassifier if variant == "fixed" else UncertaintyMarginClassifier
-
     def factory(random_state, **net):
-        return cls(
+        return UncertaintyMarginClassifier(
             margin_type=margin_type,
             max_margin=MARGIN_SETTINGS[margin_type][1],
+            margin_source=variant,
             warmup_epochs=_third(net),
             sample_level_epochs=0,
             random_state=random_state,

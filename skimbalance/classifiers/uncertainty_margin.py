@@ -212,6 +212,12 @@ class UncertaintySchedule(Callback):
     warmup_epochs, sample_level_epochs : int
     batch_size : int
         Samples per MC chunk.
+    margin_source : {"uncertainty", "fixed"}, default="uncertainty"
+        ``"uncertainty"`` sets each class margin from its uncertainty
+        (:func:`~skimbalance.uncertainty.class_margins.uncertainty_margins`);
+        ``"fixed"`` gives every class ``max_margin`` (the MC passes still run:
+        the uncertainties are recorded and the sample-level term needs the
+        feature moments).
 
     Examples
     --------
@@ -236,6 +242,7 @@ class UncertaintySchedule(Callback):
         warmup_epochs,
         sample_level_epochs,
         batch_size,
+        margin_source="uncertainty",
     ):
         self.X = X
         self.y = y
@@ -246,6 +253,7 @@ class UncertaintySchedule(Callback):
         self.warmup_epochs = warmup_epochs
         self.sample_level_epochs = sample_level_epochs
         self.batch_size = batch_size
+        self.margin_source = margin_source
 
     def initialize(self):
         self.last_refresh_ = None
@@ -300,9 +308,10 @@ class UncertaintySchedule(Callback):
         targets = torch.as_tensor(self.y[index], device=u.device)
         self.class_uncertainty_ = class_uncertainty(u, targets, self.n_classes).cpu()
         criterion = net.criterion_
-        criterion.margins = uncertainty_margins(
-            self.class_uncertainty_, self.max_margin
-        ).to(stats.feature_mean.device)
+        margins = uncertainty_margins(self.class_uncertainty_, self.max_margin)
+        if self.margin_source == "fixed":
+            margins = torch.full_like(margins, int(self.max_margin))
+        criterion.margins = margins.to(stats.feature_mean.device)
         nbytes = 2 * stats.feature_mean.numel() * stats.feature_mean.element_size()
         keep = stats.feature_mean.device.type == "cpu" or (
             nbytes <= _MAX_DEVICE_CACHE_BYTES
@@ -355,6 +364,14 @@ default="large_margin"
     max_margin : int, default=3
         Largest class margin (the paper's fixed ``m = 3``); the most uncertain
         class gets it.
+    margin_source : {{"uncertainty", "fixed"}}, default="uncertainty"
+        Where the class margins come from once the warm-up ends:
+        ``"uncertainty"`` is the method (each class's margin from its
+        MC-dropout uncertainty, as above); ``"fixed"`` gives every class
+        ``max_margin``, the plain margin loss of ``margin_type`` (the
+        "original" losses of the paper's Table 7). With ``"fixed"`` the
+        curriculum, the MC-dropout refreshes, ``class_uncertainty_`` and the
+        sample-level term are unchanged.
     n_mc_samples : int, default=10
         MC-dropout passes per uncertainty estimate (the paper's ``N = 10``).
     uncertainty_interval : int, default=5
@@ -434,6 +451,7 @@ default="large_margin"
         **BaseDeepClassifier._parameter_constraints,
         "margin_type": [StrOptions(set(MARGIN_TYPES))],
         "max_margin": [Interval(numbers.Integral, 1, None, closed="left")],
+        "margin_source": [StrOptions({"uncertainty", "fixed"})],
         "n_mc_samples": [Interval(numbers.Integral, 1, None, closed="left")],
         "uncertainty_interval": [Interval(numbers.Integral, 1, None, closed="left")],
         "warmup_epochs": [Interval(numbers.Integral, 0, None, closed="left")],
@@ -449,6 +467,7 @@ default="large_margin"
         *,
         margin_type="large_margin",
         max_margin=3,
+        margin_source="uncertainty",
         n_mc_samples=10,
         uncertainty_interval=5,
         warmup_epochs=10,
@@ -479,6 +498,7 @@ default="large_margin"
     ):
         self.margin_type = margin_type
         self.max_margin = max_margin
+        self.margin_source = margin_source
         self.n_mc_samples = n_mc_samples
         self.uncertainty_interval = uncertainty_interval
         self.warmup_epochs = warmup_epochs
@@ -527,13 +547,21 @@ default="large_margin"
                 float(self.scale),
             ),
         )
-        if not any(
+        if self.margin_source == "uncertainty":
+            effect = (
+                "so every class margin stays 1 (the plain softmax of "
+                f"margin_type={self.margin_type!r})."
+            )
+        elif self.sample_level_epochs > 0:
+            effect = "so the sample-level term treats every sample as certain."
+        else:
+            effect = None  # fixed margins and no sample-level term: no MC use
+        if effect is not None and not any(
             isinstance(mod, DROPOUT_TYPES) and mod.p > 0 for mod in module.modules()
         ):
             warnings.warn(
                 "The network has no dropout with p > 0: MC-dropout uncertainties are "
-                "all 0, so every class margin stays 1 (the plain softmax of "
-                f"margin_type={self.margin_type!r}).",
+                f"all 0, {effect}",
                 UserWarning,
                 stacklevel=2,
             )
@@ -570,6 +598,7 @@ default="large_margin"
             warmup_epochs=self.warmup_epochs,
             sample_level_epochs=self.sample_level_epochs,
             batch_size=self._mc_batch_size(),
+            margin_source=self.margin_source,
         )
         return [("uncertainty_schedule", schedule)]
 

@@ -1,10 +1,8 @@
-"""Khan et al.'s Table 6 and 7 ablation profiles: rows, fixed margins, runs, report."""
+"""Khan et al.'s Table 6 and 7 ablation profiles: rows, runs, report."""
 
 import dataclasses
 
-import numpy as np
 import pytest
-import torch
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 
@@ -17,7 +15,6 @@ from benchmarks.margin_ablation import (
     STAGE_ROWS,
     STAGES,
     TYPE_ROWS,
-    FixedMarginClassifier,
     curriculum,
     make_row,
     report_margin_stages,
@@ -27,7 +24,6 @@ from benchmarks.margin_ablation import (
 )
 from skimbalance import UncertaintyMarginClassifier
 from skimbalance.classifiers.uncertainty_margin import curriculum_stage
-from skimbalance.uncertainty.class_margins import uncertainty_margins
 
 TINY_NET = dict(
     hidden_layer_sizes=(16,),
@@ -112,54 +108,15 @@ def test_type_rows_build_the_intended_estimators():
     }
     expected_m = {"large_margin": 4, "sphereface": 4, "cosface": 3, "arcface": 3}
     for mt, m in expected_m.items():
-        for variant, cls in (
-            ("fixed", FixedMarginClassifier),
-            ("uncertainty", UncertaintyMarginClassifier),
-        ):
+        for variant in ("fixed", "uncertainty"):
             est = _final(make_row(type_row_name(mt, variant), 0, **net))
-            assert type(est) is cls
+            assert type(est) is UncertaintyMarginClassifier
             params = est.get_params()
             assert params["margin_type"] == mt and params["max_margin"] == m
+            assert params["margin_source"] == variant
             assert params["warmup_epochs"] == 4 and params["sample_level_epochs"] == 0
             assert params["scale"] == 30.0 and params["dropout"] == 0.5
     assert set(KHAN2019_TABLE7) == {"softmax", *MARGIN_SETTINGS}
-
-
-def _imbalanced_digits():
-    X, y = load_digits(n_class=4, return_X_y=True)
-    keep = (y < 2) | (np.arange(len(y)) % 5 == 0)
-    return X[keep] / 16.0, y[keep]
-
-
-@pytest.mark.parametrize("sample_level_epochs", [0, 1])
-def test_fixed_margins_replace_the_uncertainty_margins(sample_level_epochs):
-    X, y = _imbalanced_digits()
-    params = dict(
-        margin_type="cosface",
-        max_margin=3,
-        warmup_epochs=1,
-        sample_level_epochs=sample_level_epochs,
-        uncertainty_interval=1,
-        random_state=0,
-        device="cpu",
-        n_threads=1,
-        **{**TINY_NET, "max_epochs": 4},
-    )
-    fixed = FixedMarginClassifier(**params).fit(X, y)
-    history = [
-        row["class_margins"] for row in fixed.net_.history if "class_margins" in row
-    ]
-    assert len(history) == 3  # refreshed at each margin epoch
-    assert all(m == [3, 3, 3, 3] for m in history)
-    np.testing.assert_array_equal(fixed.class_margins_, [3, 3, 3, 3])
-    assert np.all(np.isfinite(fixed.class_uncertainty_))
-    # The same fit with uncertainty margins derives them from the uncertainty.
-    uncertain = UncertaintyMarginClassifier(**params).fit(X, y)
-    expected = uncertainty_margins(torch.as_tensor(uncertain.class_uncertainty_), 3)
-    np.testing.assert_array_equal(uncertain.class_margins_, expected.numpy())
-    # The warm-up is the same softmax network in both.
-    loss = "train_loss"
-    assert fixed.net_.history[0, loss] == pytest.approx(uncertain.net_.history[0, loss])
 
 
 def test_stages_profile_runs_on_a_tiny_configuration(

@@ -9,6 +9,7 @@ from sklearn.datasets import make_blobs, make_multilabel_classification
 from skimbalance import UncertaintyMarginClassifier
 from skimbalance.classifiers.uncertainty_margin import curriculum_stage
 from skimbalance.losses.large_margin import MARGIN_TYPES
+from skimbalance.uncertainty.class_margins import uncertainty_margins
 
 FAST = dict(
     hidden_layer_sizes=(32,),
@@ -125,6 +126,49 @@ def test_schedule_refreshes_and_stages_in_history():
     assert schedule.X is None
 
 
+@pytest.mark.parametrize("sample_level_epochs", [0, 2])
+def test_fixed_margin_source_gives_every_class_max_margin(sample_level_epochs):
+    X, y = _imbalanced_blobs(3)
+    params = {
+        **FAST,
+        "margin_type": "cosface",
+        "uncertainty_interval": 1,
+        "sample_level_epochs": sample_level_epochs,
+    }
+    fixed = UncertaintyMarginClassifier(
+        **params, margin_source="fixed", random_state=0
+    ).fit(X, y)
+    history = [
+        row["class_margins"] for row in fixed.net_.history if "class_margins" in row
+    ]
+    assert len(history) == FAST["max_epochs"] - FAST["warmup_epochs"]
+    assert all(m == [3, 3, 3] for m in history)
+    np.testing.assert_array_equal(fixed.class_margins_, [3, 3, 3])
+    assert np.all(np.isfinite(fixed.class_uncertainty_))
+    # The default source derives the margins from the same uncertainties,
+    # and the two fits share their softmax warm-up.
+    uncertain = UncertaintyMarginClassifier(**params, random_state=0).fit(X, y)
+    expected = uncertainty_margins(torch.as_tensor(uncertain.class_uncertainty_), 3)
+    np.testing.assert_array_equal(uncertain.class_margins_, expected.numpy())
+    assert uncertain.class_margins_.min() < 3
+    for epoch in range(FAST["warmup_epochs"]):
+        assert fixed.net_.history[epoch, "train_loss"] == pytest.approx(
+            uncertain.net_.history[epoch, "train_loss"]
+        )
+
+
+def test_fixed_margin_source_without_dropout_warns_only_for_the_sample_term():
+    X, y = _imbalanced_blobs(6)
+    params = {**FAST, "dropout": 0.0, "margin_source": "fixed", "random_state": 0}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        clf = UncertaintyMarginClassifier(**{**params, "sample_level_epochs": 0})
+        clf.fit(X, y)
+    assert clf.class_margins_.tolist() == [3, 3, 3]
+    with pytest.warns(UserWarning, match="treats every sample as certain"):
+        UncertaintyMarginClassifier(**params).fit(X, y)
+
+
 def test_softmax_only_keeps_unit_margins_but_estimates_uncertainty():
     X, y = _imbalanced_blobs(5)
     params = {**FAST, "warmup_epochs": FAST["max_epochs"]}
@@ -197,6 +241,8 @@ def test_invalid_parameters():
         UncertaintyMarginClassifier(max_margin=0).fit(X, y)
     with pytest.raises(ValueError, match="n_mc_samples"):
         UncertaintyMarginClassifier(n_mc_samples=0).fit(X, y)
+    with pytest.raises(ValueError, match="margin_source"):
+        UncertaintyMarginClassifier(margin_source="uniform").fit(X, y)
 
 
 def test_curriculum_longer_than_the_fit_warns():
