@@ -5,9 +5,7 @@ import importlib
 import sys
 
 import numpy as np
-import pytest
 from sklearn.datasets import load_digits
-from sklearn.model_selection import train_test_split
 from sklearn.neighbors import KNeighborsClassifier
 
 from benchmarks import clmle_ablation, runner, table5
@@ -31,29 +29,6 @@ TINY_NET = dict(
     n_cluster_rounds=2,
     batch_size=64,
 )
-
-
-def _digits_features(name, image_size=64, device="cpu"):
-    """Stand-in for ``table5.image_features``: digits, a stratified half/half split."""
-    X, y = load_digits(return_X_y=True)
-    X_train, X_test, y_train, y_test = train_test_split(
-        X / 16.0, y, test_size=0.5, stratify=y, random_state=0
-    )
-    return X_train, y_train, X_test, y_test
-
-
-@pytest.fixture
-def digits_features(monkeypatch):
-    monkeypatch.setattr(table5, "image_features", _digits_features)
-
-
-@pytest.fixture
-def register_rows(monkeypatch):
-    """``runner.select`` keeps only the rows of ``benchmarks.methods``; register
-    this profile's rows so that the run goes through (not needed once
-    ``select`` keeps the rows of an experiment that brings its own ``make_row``)."""
-    registry = runner.all_rows()
-    monkeypatch.setattr(runner, "all_rows", lambda: {**registry, **ROWS})
 
 
 def _final(pipeline):
@@ -112,7 +87,7 @@ def test_knn_wrapper_is_kneighbors_on_the_clmle_embedding():
 
 def test_power_law_loader(digits_features):
     X_train, y_train, X_test, y_test = PowerLawFeatures("fashion_mnist", 0.5)(seed=1)
-    full = _digits_features("fashion_mnist")
+    full = table5.image_features("fashion_mnist")  # the stand-in
     np.testing.assert_array_equal(X_test, full[2])  # test set untouched
     np.testing.assert_array_equal(y_test, full[3])
     assert X_train.shape == (len(y_train), 64)
@@ -127,7 +102,7 @@ def test_power_law_loader(digits_features):
     )
 
 
-def test_profile_runs_on_a_tiny_configuration(tmp_path, digits_features, register_rows):
+def test_profile_runs_on_a_tiny_configuration(tmp_path, digits_features):
     profile = dataclasses.replace(
         PROFILES["clmle_ablation"], seeds=1, jobs=1, net=TINY_NET
     )

@@ -3,10 +3,8 @@
 import dataclasses
 
 import pytest
-from sklearn.datasets import load_digits
-from sklearn.model_selection import train_test_split
 
-from benchmarks import margin_ablation, runner, table5
+from benchmarks import margin_ablation, runner
 from benchmarks.margin_ablation import (
     DROPOUTS,
     KHAN2019_TABLE7,
@@ -32,30 +30,6 @@ TINY_NET = dict(
     batch_size=64,
     n_mc_samples=2,
 )
-
-
-def _digits_features(name, image_size=64, device="cpu"):
-    X, y = load_digits(return_X_y=True)
-    X_train, X_test, y_train, y_test = train_test_split(
-        X / 16.0, y, test_size=0.5, stratify=y, random_state=0
-    )
-    return X_train, y_train, X_test, y_test
-
-
-@pytest.fixture
-def digits_features(monkeypatch):
-    monkeypatch.setattr(table5, "image_features", _digits_features)
-
-
-@pytest.fixture
-def register_rows(monkeypatch):
-    """``runner.select`` keeps only the rows of ``benchmarks.methods``; register
-    these profiles' rows so that the run goes through (not needed once
-    ``select`` keeps the rows of an experiment that brings its own ``make_row``)."""
-    registry = runner.all_rows()
-    monkeypatch.setattr(
-        runner, "all_rows", lambda: {**registry, **STAGE_ROWS, **TYPE_ROWS}
-    )
 
 
 def _final(pipeline):
@@ -119,9 +93,7 @@ def test_type_rows_build_the_intended_estimators():
     assert set(KHAN2019_TABLE7) == {"softmax", *MARGIN_SETTINGS}
 
 
-def test_stages_profile_runs_on_a_tiny_configuration(
-    tmp_path, digits_features, register_rows
-):
+def test_stages_profile_runs_on_a_tiny_configuration(tmp_path, digits_features):
     profile = dataclasses.replace(
         PROFILES["margin_stages"], seeds=1, jobs=1, net=TINY_NET
     )
@@ -137,9 +109,7 @@ def test_stages_profile_runs_on_a_tiny_configuration(
     assert (tmp_path / "margin_stages.png").stat().st_size > 1000
 
 
-def test_types_profile_runs_on_a_tiny_configuration(
-    tmp_path, digits_features, register_rows
-):
+def test_types_profile_runs_on_a_tiny_configuration(tmp_path, digits_features):
     profile = dataclasses.replace(
         PROFILES["margin_types"], seeds=1, jobs=1, net=TINY_NET
     )
