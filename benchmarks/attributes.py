@@ -85,7 +85,7 @@ from . import methods
 from .experiments import CVExperiment
 from .metrics import EXTRA_METRICS, METRICS, per_class_scores
 from .profiles import Profile
-from .report import markdown_table, write_csv
+from .report import markdown_table, percent, write_csv
 from .runner import failed_run
 
 # ----------------------------------------------------------------- papers
@@ -532,12 +532,6 @@ def label_table(records, rows):
     }
 
 
-def _pct(v, sign=False):
-    if np.isnan(v):
-        return "—"
-    return f"{100 * v:+.1f}" if sign else f"{100 * v:.1f}"
-
-
 def _ratio(v):
     return f"1:{v:.0f}" if v >= 10 else f"1:{v:.1f}"
 
@@ -582,9 +576,9 @@ def dong_table2_markdown(table, label_names):
         body.append(
             [
                 row,
-                *(_pct(table["ba"][i, j]) for j in order),
-                f"**{_pct(np.nanmean(table['ba'][i]))}** [{_pct(means.std())}]",
-                _pct(np.nanmean(table["ba"][i, half])),
+                *(percent(table["ba"][i, j]) for j in order),
+                f"**{percent(np.nanmean(table['ba'][i]))}** [{percent(means.std())}]",
+                percent(np.nanmean(table["ba"][i, half])),
             ]
         )
     paper_header = [
@@ -604,14 +598,16 @@ def dong_table2_markdown(table, label_names):
             if row == BASELINE:
                 continue
             runs = table["gain_runs"].get(row)
-            spread = f" [{_pct(runs.mean(axis=1).std())}]" if runs is not None else ""
+            spread = (
+                f" [{percent(runs.mean(axis=1).std())}]" if runs is not None else ""
+            )
             wins = int(np.sum(table["gain"][i] > 0))
             gbody.append(
                 [
                     row,
-                    *(_pct(table["gain"][i, j], sign=True) for j in order),
-                    f"**{_pct(np.nanmean(table['gain'][i]), sign=True)}**{spread}",
-                    _pct(np.nanmean(table["gain"][i, half]), sign=True),
+                    *(percent(table["gain"][i, j], sign=True) for j in order),
+                    f"**{percent(np.nanmean(table['gain'][i]), sign=True)}**{spread}",
+                    percent(np.nanmean(table["gain"][i, half]), sign=True),
                     f"{wins}/{len(order)}",
                     *_paper_cells(row, gains=True),
                 ]

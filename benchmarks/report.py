@@ -133,8 +133,20 @@ def per_class_rows(records):
 
 
 # ---------------------------------------------------------------- Table 5
-def _pct(value):
-    return f"{100 * value:.1f}"
+def percent(value, sign=False):
+    """A fraction as a percentage with one decimal (``sign``: always signed).
+
+    NaN (no successful run) reads ``"—"``.
+
+    Examples
+    --------
+    >>> from benchmarks.report import percent
+    >>> percent(0.8774), percent(0.012, sign=True), percent(float("nan"))
+    ('87.7', '+1.2', '—')
+    """
+    if np.isnan(value):
+        return "—"
+    return f"{100 * value:+.1f}" if sign else f"{100 * value:.1f}"
 
 
 def table5_cells(runs):
@@ -148,13 +160,13 @@ def table5_cells(runs):
     if not ok:
         return [f"failed ({len(runs)}/{len(runs)})"] + ["—"] * len(PER_CLASS)
     accuracy = np.array([r["accuracy"] for r in ok])
-    cells = [f"{_pct(accuracy.mean())} [{_pct(accuracy.std())}]"]
+    cells = [f"{percent(accuracy.mean())} [{percent(accuracy.std())}]"]
     for metric in PER_CLASS:
         per_class = [np.asarray(r["per_class"][metric], dtype=float) for r in ok]
         means = np.array([v.mean() for v in per_class])
         spreads = np.array([v.std() for v in per_class])
         cells.append(
-            f"{_pct(means.mean())} ± {_pct(spreads.mean())} [{_pct(means.std())}]"
+            f"{percent(means.mean())} ± {percent(spreads.mean())} [{percent(means.std())}]"
         )
     failed = len(runs) - len(ok)
     if failed:
@@ -279,7 +291,11 @@ def suite_markdown(records, experiments, rows, descriptions):
             cells = [
                 "failed"
                 if np.isnan(v)
-                else (f"**{_pct(v)}**" if best is not None and v == best else _pct(v))
+                else (
+                    f"**{percent(v)}**"
+                    if best is not None and v == best
+                    else percent(v)
+                )
                 for v in scores[i]
             ]
             body.append([name, f"{descriptions[name]['imbalance_ratio']:.1f}", *cells])
