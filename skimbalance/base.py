@@ -49,6 +49,13 @@ from ._net import (
     TrainingNet,
     collect_outputs,
 )
+from .class_weight import (
+    CLASS_WEIGHT_SCHEMES,
+    DeferredReweighting,
+    balanced_class_weights,
+    deferred_weights,
+    effective_number_class_weights,
+)
 from .losses.cross_entropy import WeightedCrossEntropy
 from .modules import MLPBackbone, MultiTaskNet, infer_output_dim
 
@@ -74,6 +81,10 @@ class FitContext:
         The torch device training runs on.
     seed : int
         Seed of this fit; derive every random generator of the method from it.
+    deferred_class_weights : ndarray of shape (n_tasks, n_classes) or None
+        With ``class_weight_start_epoch``, the class-weight factors that
+        :class:`~skimbalance.class_weight.DeferredReweighting` applies from
+        that epoch on; ``sample_weight`` then holds the sample weights alone.
     """
 
     X: np.ndarray
@@ -84,6 +95,7 @@ class FitContext:
     class_counts: np.ndarray
     device: str
     seed: int
+    deferred_class_weights: np.ndarray | None = None
 
 
 def resolve_device(device):
@@ -141,7 +153,12 @@ class BaseDeepClassifier(ClassifierMixin, BaseEstimator):
         "lr": [Interval(numbers.Real, 0, None, closed="neither")],
         "weight_decay": [Interval(numbers.Real, 0, None, closed="left")],
         "optimizer": [StrOptions({"adam", "adamw", "sgd"})],
-        "class_weight": [None, dict, list, StrOptions({"balanced"})],
+        "class_weight": [None, dict, list, StrOptions(set(CLASS_WEIGHT_SCHEMES))],
+        "effective_number_beta": [Interval(numbers.Real, 0, 1, closed="left")],
+        "class_weight_start_epoch": [
+            None,
+            Interval(numbers.Integral, 0, None, closed="left"),
+        ],
         "early_stopping": ["boolean"],
         "validation_fraction": [Interval(numbers.Real, 0, 1, closed="neither")],
         "n_iter_no_change": [Interval(numbers.Integral, 1, None, closed="left")],
@@ -169,6 +186,8 @@ class BaseDeepClassifier(ClassifierMixin, BaseEstimator):
         weight_decay=0.0,
         optimizer="adam",
         class_weight=None,
+        effective_number_beta=0.999,
+        class_weight_start_epoch=None,
         early_stopping=False,
         validation_fraction=0.1,
         n_iter_no_change=5,
@@ -189,6 +208,8 @@ class BaseDeepClassifier(ClassifierMixin, BaseEstimator):
         self.weight_decay = weight_decay
         self.optimizer = optimizer
         self.class_weight = class_weight
+        self.effective_number_beta = effective_number_beta
+        self.class_weight_start_epoch = class_weight_start_epoch
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
@@ -267,10 +288,11 @@ class BaseDeepClassifier(ClassifierMixin, BaseEstimator):
         cw = self.class_weight
         if cw is None:
             return counts, np.ones((n_tasks, n_classes))
-        if isinstance(cw, str):  # "balanced": n / (n_classes * count), as sklearn
-            with np.errstate(divide="ignore"):
-                weights = y_enc.shape[0] / (n_classes * counts.astype(float))
-            return counts, np.where(counts > 0, weights, 1.0)
+        if cw == "balanced":  # n / (n_classes * count), as sklearn
+            return counts, balanced_class_weights(counts)
+        if cw == "effective_number":
+            beta = float(self.effective_number_beta)
+            return counts, effective_number_class_weights(counts, beta)
         dicts = [cw] if isinstance(cw, dict) else list(cw)
         if len(dicts) != n_tasks or not all(isinstance(d, dict) for d in dicts):
             raise ValueError(
@@ -323,7 +345,12 @@ class BaseDeepClassifier(ClassifierMixin, BaseEstimator):
             n_classes=ctx.n_classes,
             embedding_dim=self.embedding_dim,
             input_shape=self.input_shape,
+            head=self._build_head(ctx),
         )
+
+    def _build_head(self, ctx):
+        """The per-task classifier (None: the default linear one)."""
+        return None
 
     def _build_criterion(self, ctx):
         return WeightedCrossEntropy()
@@ -370,6 +397,9 @@ class BaseDeepClassifier(ClassifierMixin, BaseEstimator):
         if not weight.sum() > 0:
             raise ValueError("The sample weights (times class weights) sum to zero.")
         weight = (weight / weight.mean()).astype(np.float32)
+        drw_table = None
+        if self.class_weight_start_epoch:  # deferred re-weighting (DRW)
+            weight, drw_table = self._deferred_weights(sw, y_enc, class_weights)
 
         seed = int(
             check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
@@ -384,6 +414,7 @@ class BaseDeepClassifier(ClassifierMixin, BaseEstimator):
             class_counts=counts,
             device=device,
             seed=seed,
+            deferred_class_weights=drw_table,
         )
         self.class_counts_ = counts if self.n_outputs_ > 1 else counts[0]
         fork_devices = (
@@ -402,6 +433,24 @@ class BaseDeepClassifier(ClassifierMixin, BaseEstimator):
         self.n_iter_ = len(self.net_.history)
         return self
 
+    def _deferred_weights(self, sw, y_enc, class_weights):
+        """Weights of the first epochs and the DRW factor table (T, C)."""
+        if self.class_weight is None:
+            raise ValueError(
+                f"class_weight_start_epoch={self.class_weight_start_epoch} defers the "
+                "class weights, but class_weight=None gives none; set class_weight "
+                "(e.g. 'effective_number') or class_weight_start_epoch=None."
+            )
+        if self.class_weight_start_epoch >= self.max_epochs:
+            warnings.warn(
+                f"class_weight_start_epoch={self.class_weight_start_epoch} >= "
+                f"max_epochs={self.max_epochs}: the class weights never apply in "
+                "training.",
+                UserWarning,
+                stacklevel=3,
+            )
+        return deferred_weights(sw, y_enc, class_weights)
+
     def _build_net(self, ctx):
         optimizers = {
             "adam": torch.optim.Adam,
@@ -410,6 +459,11 @@ class BaseDeepClassifier(ClassifierMixin, BaseEstimator):
         }
         callbacks = [("epoch_means", EpochMeans())]
         callbacks += list(self._build_callbacks(ctx))
+        if ctx.deferred_class_weights is not None:
+            drw = DeferredReweighting(
+                ctx.deferred_class_weights, self.class_weight_start_epoch
+            )
+            callbacks.append(("deferred_reweighting", drw))
         train_split = None
         if self.early_stopping:
             train_split = StratifiedValidationSplit(
