@@ -123,7 +123,10 @@ def collect_outputs(net, X, batch_size):
     """Run the fitted module over ``X`` in evaluation mode; CPU tensors out.
 
     Returns the module's output tuple with each element concatenated over
-    batches.
+    batches. Every chunk is zero-padded to ``batch_size`` rows, so each row
+    goes through the same matrix kernels whatever the other rows are (CPU BLAS
+    picks kernels by the number of rows): a sample's outputs do not depend on
+    the other samples passed with it.
     """
     module = net.module_
     module.eval()
@@ -131,7 +134,11 @@ def collect_outputs(net, X, batch_size):
     with torch.no_grad():
         for start in range(0, X.shape[0], batch_size):
             data = torch.as_tensor(X[start : start + batch_size], device=net.device)
+            n_rows = data.shape[0]
+            if n_rows < batch_size:
+                pad = data.new_zeros((batch_size - n_rows, *data.shape[1:]))
+                data = torch.cat([data, pad])
             out = module(data)
             out = out if isinstance(out, tuple) else (out,)
-            outputs.append(tuple(o.detach().cpu() for o in out))
+            outputs.append(tuple(o.detach()[:n_rows].cpu() for o in out))
     return tuple(torch.cat(parts) for parts in zip(*outputs, strict=True))

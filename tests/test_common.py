@@ -51,12 +51,32 @@ def public_estimators():
     ]
 
 
+# Options checked on top of an estimator's FAST_PARAMS, one instance each.
+OPTION_INSTANCES = [
+    ("CrossEntropyClassifier", dict(loss="focal")),
+    ("CrossEntropyClassifier", dict(loss="logit_adjusted")),
+    # At the default ldam_scale=30 a binary cosine classifier's logit gap reaches
+    # 60, and the check's well-separated data push predict_proba to exactly 1.0
+    # in float64 (the multi-label check wants 0 < p < 1): a smaller scale.
+    ("CrossEntropyClassifier", dict(loss="ldam", ldam_scale=10.0)),
+    (
+        "CrossEntropyClassifier",
+        dict(class_weight="effective_number", class_weight_start_epoch=4),
+    ),
+    ("CRLClassifier", dict(loss="logit_adjusted")),
+]
+
+
 def fast_instances():
-    return [
+    instances = [
         cls(**FAST_PARAMS[cls.__name__], random_state=0)
         for cls in public_estimators()
         if cls.__name__ in FAST_PARAMS
     ]
+    by_name = {cls.__name__: cls for cls in public_estimators()}
+    for name, options in OPTION_INSTANCES:
+        instances.append(by_name[name](**FAST_PARAMS[name], **options, random_state=0))
+    return instances
 
 
 CLMLE_CLASS_WEIGHT_REASON = (

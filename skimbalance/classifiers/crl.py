@@ -9,7 +9,14 @@ from torch import nn
 from ..base import BaseDeepClassifier
 from ..losses.crl import LOSSES, MININGS, class_rectification_loss
 from ..losses.cross_entropy import weighted_cross_entropy
-from .cross_entropy import SHARED_ATTRIBUTES_DOC, SHARED_PARAMETERS_DOC
+from .cross_entropy import (
+    LOSS_PARAMETER_CONSTRAINTS,
+    LOSS_PARAMETERS_DOC,
+    SHARED_ATTRIBUTES_DOC,
+    SHARED_PARAMETERS_DOC,
+    build_ce_criterion,
+    build_ce_head,
+)
 
 
 class CRLCriterion(nn.Module):
@@ -42,6 +49,10 @@ class CRLCriterion(nn.Module):
         Distances between L2-normalised embeddings.
     positive_fallback : bool
         Complete instance-level hard positives with correctly classified ones.
+    ce : nn.Module or None, default=None
+        The cross-entropy term as a criterion (e.g.
+        :class:`~skimbalance.losses.logit_adjusted.LogitAdjustedLoss`);
+        ``None`` is the weighted cross-entropy.
 
     References
     ----------
@@ -72,8 +83,10 @@ class CRLCriterion(nn.Module):
         n_bins,
         normalize,
         positive_fallback,
+        ce=None,
     ):
         super().__init__()
+        self.ce = ce
         self.mining = mining
         self.crl_loss = crl_loss
         self.k = k
@@ -87,7 +100,10 @@ class CRLCriterion(nn.Module):
 
     def forward(self, y_pred, y_true, batch):
         logits, embedding = y_pred[0], y_pred[1]
-        ce = weighted_cross_entropy(logits, y_true, batch.get("sample_weight"))
+        if self.ce is None:
+            ce = weighted_cross_entropy(logits, y_true, batch.get("sample_weight"))
+        else:
+            ce = self.ce(y_pred, y_true, batch)
         if self.crl_weight == 0:
             crl = ce.new_zeros(())
             stats = None
@@ -132,7 +148,9 @@ class CRLClassifier(BaseDeepClassifier):
     than half of it (Eq. 3). For them it mines hard positives and hard
     negatives (``mining``) and penalises their arrangement in the per-task
     embedding space (``crl_loss``); the network minimises
-    ``l_ce + crl_weight * l_crl`` (Eq. 8).
+    ``l_ce + crl_weight * l_crl`` (Eq. 8). The cross-entropy term ``l_ce``
+    can be any of the long-tail losses of ``loss`` (e.g.
+    ``loss="logit_adjusted"``), weighted by ``class_weight``.
 
     - ``mining="instance"``: every minority sample is an anchor; its hard
       positives are the misclassified samples of its class farthest from it,
@@ -176,7 +194,7 @@ class CRLClassifier(BaseDeepClassifier):
         Instance-level mining: when fewer than ``k`` samples of an anchor's class
         are misclassified, complete its hard positives with the farthest
         correctly classified ones (``False``: misclassified ones only).
-{SHARED_PARAMETERS_DOC}
+{LOSS_PARAMETERS_DOC}{SHARED_PARAMETERS_DOC}
     Attributes
     ----------
     minority_frequency_ : ndarray of shape (n_classes,) or (n_labels, 2)
@@ -233,6 +251,7 @@ class CRLClassifier(BaseDeepClassifier):
         "n_bins": [Interval(numbers.Integral, 2, None, closed="left")],
         "normalize": ["boolean"],
         "positive_fallback": ["boolean"],
+        **LOSS_PARAMETER_CONSTRAINTS,
     }
 
     def __init__(
@@ -246,6 +265,11 @@ class CRLClassifier(BaseDeepClassifier):
         n_bins=51,
         normalize=True,
         positive_fallback=True,
+        loss="cross_entropy",
+        focal_gamma=2.0,
+        logit_adjustment_tau=1.0,
+        ldam_max_margin=0.5,
+        ldam_scale=30.0,
         hidden_layer_sizes=(512, 512),
         dropout=0.5,
         embedding_dim=64,
@@ -257,6 +281,8 @@ class CRLClassifier(BaseDeepClassifier):
         weight_decay=0.0,
         optimizer="adam",
         class_weight=None,
+        effective_number_beta=0.999,
+        class_weight_start_epoch=None,
         early_stopping=False,
         validation_fraction=0.1,
         n_iter_no_change=5,
@@ -274,6 +300,11 @@ class CRLClassifier(BaseDeepClassifier):
         self.n_bins = n_bins
         self.normalize = normalize
         self.positive_fallback = positive_fallback
+        self.loss = loss
+        self.focal_gamma = focal_gamma
+        self.logit_adjustment_tau = logit_adjustment_tau
+        self.ldam_max_margin = ldam_max_margin
+        self.ldam_scale = ldam_scale
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes,
             dropout=dropout,
@@ -286,6 +317,8 @@ class CRLClassifier(BaseDeepClassifier):
             weight_decay=weight_decay,
             optimizer=optimizer,
             class_weight=class_weight,
+            effective_number_beta=effective_number_beta,
+            class_weight_start_epoch=class_weight_start_epoch,
             early_stopping=early_stopping,
             validation_fraction=validation_fraction,
             n_iter_no_change=n_iter_no_change,
@@ -295,6 +328,9 @@ class CRLClassifier(BaseDeepClassifier):
             random_state=random_state,
             verbose=verbose,
         )
+
+    def _build_head(self, ctx):
+        return build_ce_head(self, ctx)
 
     def _build_criterion(self, ctx):
         if self.crl_loss == "distribution" and not self.normalize:
@@ -311,6 +347,7 @@ class CRLClassifier(BaseDeepClassifier):
             int(self.n_bins),
             bool(self.normalize),
             bool(self.positive_fallback),
+            ce=None if self.loss == "cross_entropy" else build_ce_criterion(self, ctx),
         )
 
     def _on_fit_end(self, ctx):

@@ -1,6 +1,93 @@
-"""The plain (and cost-sensitive) cross-entropy network: the like-for-like baseline."""
+"""The cross-entropy network and its long-tail losses: the like-for-like baseline.
+
+Also the home of the options every cross-entropy term of the library shares
+(``loss`` and its parameters, see :data:`CE_LOSSES`), used by
+:class:`CrossEntropyClassifier` and by the CE term of
+:class:`~skimbalance.CRLClassifier`.
+"""
+
+import numbers
+
+from sklearn.utils._param_validation import Interval, StrOptions
 
 from ..base import BaseDeepClassifier
+from ..losses.cross_entropy import WeightedCrossEntropy
+from ..losses.focal import FocalLoss
+from ..losses.ldam import CosineTaskHead, LDAMLoss
+from ..losses.logit_adjusted import LogitAdjustedLoss
+
+#: The values of ``loss``: the cross-entropy and the long-tail losses.
+CE_LOSSES = ("cross_entropy", "focal", "logit_adjusted", "ldam")
+
+LOSS_PARAMETER_CONSTRAINTS = {
+    "loss": [StrOptions(set(CE_LOSSES))],
+    "focal_gamma": [Interval(numbers.Real, 0, None, closed="left")],
+    "logit_adjustment_tau": [Interval(numbers.Real, 0, None, closed="left")],
+    "ldam_max_margin": [Interval(numbers.Real, 0, None, closed="left")],
+    "ldam_scale": [Interval(numbers.Real, 0, None, closed="neither")],
+}
+
+LOSS_PARAMETERS_DOC = """
+    loss : {"cross_entropy", "focal", "logit_adjusted", "ldam"}, default="cross_entropy"
+        The cross-entropy term (see the user guide's "Long-tail losses"):
+
+        - ``"cross_entropy"``: the (weighted) softmax cross-entropy;
+        - ``"focal"``: the focal loss ``-(1 - p_y) ** focal_gamma * log p_y``
+          (Lin et al., 2017);
+        - ``"logit_adjusted"``: the cross-entropy of ``f(x) +
+          logit_adjustment_tau * log pi``, with ``pi`` each task's
+          training-set class prior (Menon et al., 2021; balanced softmax of
+          Ren et al., 2020, at ``tau=1``). Predictions use the raw logits
+          ``f(x)``, which estimate the balanced-error-optimal rule;
+        - ``"ldam"``: the label-distribution-aware margin loss (Cao et al.,
+          2019): a cosine classifier (L2-normalised embedding and class
+          vectors, logits ``ldam_scale * cos``) whose target cosine must win
+          by ``Delta_j = C / n_j ** (1/4)``, ``C`` such that the rarest class
+          gets ``ldam_max_margin``. Predictions use ``ldam_scale * cos``.
+
+        Combine with ``class_weight`` (e.g. ``"effective_number"``) and
+        ``class_weight_start_epoch`` for class-balanced focal loss or
+        LDAM-DRW.
+    focal_gamma : float, default=2.0
+        Focusing parameter ``gamma >= 0`` of ``loss="focal"`` (0 is the
+        cross-entropy).
+    logit_adjustment_tau : float, default=1.0
+        Strength ``tau >= 0`` of ``loss="logit_adjusted"``.
+    ldam_max_margin : float, default=0.5
+        Margin of the rarest class of ``loss="ldam"``, in cosine units.
+    ldam_scale : float, default=30.0
+        Scale ``s > 0`` of the cosine logits of ``loss="ldam"``.
+"""
+
+
+def build_ce_head(estimator, ctx):
+    """The classifier of ``estimator.loss``: a cosine head for LDAM, else None."""
+    if estimator.loss != "ldam":
+        return None
+    return CosineTaskHead(
+        ctx.n_tasks,
+        estimator.embedding_dim,
+        ctx.n_classes,
+        scale=float(estimator.ldam_scale),
+    )
+
+
+def build_ce_criterion(estimator, ctx):
+    """The criterion of ``estimator.loss`` (criterion protocol), from the fit's counts."""
+    if estimator.loss == "focal":
+        return FocalLoss(gamma=float(estimator.focal_gamma))
+    if estimator.loss == "logit_adjusted":
+        return LogitAdjustedLoss(
+            ctx.class_counts, tau=float(estimator.logit_adjustment_tau)
+        )
+    if estimator.loss == "ldam":
+        return LDAMLoss(
+            ctx.class_counts,
+            max_margin=float(estimator.ldam_max_margin),
+            scale=float(estimator.ldam_scale),
+        )
+    return WeightedCrossEntropy()
+
 
 SHARED_PARAMETERS_DOC = """
     hidden_layer_sizes : tuple of int, default=(512, 512)
@@ -29,11 +116,24 @@ SHARED_PARAMETERS_DOC = """
         L2 penalty of the optimizer.
     optimizer : {"adam", "adamw", "sgd"}, default="adam"
         Optimizer (SGD uses momentum 0.9).
-    class_weight : dict, list of dict, "balanced" or None, default=None
+    class_weight : dict, list of dict, {"balanced", "effective_number"} or None, default=None
         Weights of the classes in the loss, multiplied with ``sample_weight``.
-        ``"balanced"`` uses ``n_samples / (n_classes * count)``; a dict maps
-        labels to weights; for a multi-label target, a list of one dict
-        ``{0: w0, 1: w1}`` per label.
+        ``"balanced"`` uses ``n_samples / (n_classes * count)``;
+        ``"effective_number"`` the class-balanced weights of Cui et al. (2019),
+        ``(1 - beta) / (1 - beta ** count)`` with ``beta =
+        effective_number_beta``, scaled (as ``"balanced"``) to average 1 over
+        the training samples; a dict maps labels to weights; for a
+        multi-label target, a list of one dict ``{0: w0, 1: w1}`` per label.
+    effective_number_beta : float, default=0.999
+        ``beta`` in ``[0, 1)`` of ``class_weight="effective_number"``: 0 gives
+        uniform weights, values near 1 approach ``"balanced"``.
+    class_weight_start_epoch : int or None, default=None
+        Deferred re-weighting (DRW, Cao et al., 2019): train the first
+        ``class_weight_start_epoch`` epochs without the class weights (with
+        ``sample_weight`` alone) and apply them from the next epoch on, with
+        any loss. ``None`` or 0 applies them throughout. Needs a
+        ``class_weight``. The validation loss of early stopping is always
+        class-weighted.
     early_stopping : bool, default=False
         Hold out a stratified ``validation_fraction`` of the training set and
         stop when its loss has not improved for ``n_iter_no_change`` epochs,
@@ -80,15 +180,18 @@ SHARED_ATTRIBUTES_DOC = """
 
 
 class CrossEntropyClassifier(BaseDeepClassifier):
-    __doc__ = f"""Neural network trained with (cost-sensitive) cross-entropy.
+    __doc__ = f"""Neural network trained with cross-entropy or a long-tail loss.
 
     The same backbone, embedding layer and training loop as every method of
     the library, with the plain cross-entropy loss: the like-for-like baseline
     of the benchmarks. With ``class_weight="balanced"`` it is the
-    cost-sensitive baseline.
+    cost-sensitive baseline. ``loss``, ``class_weight="effective_number"`` and
+    ``class_weight_start_epoch`` make it the long-tail baselines too: focal
+    loss, logit adjustment (balanced softmax), LDAM(-DRW) and class-balanced
+    weights.
 
     Parameters
-    ----------{SHARED_PARAMETERS_DOC}
+    ----------{LOSS_PARAMETERS_DOC}{SHARED_PARAMETERS_DOC}
     Attributes
     ----------{SHARED_ATTRIBUTES_DOC}
     See Also
@@ -100,6 +203,17 @@ class CrossEntropyClassifier(BaseDeepClassifier):
     .. [1] H. He and E. A. Garcia, "Learning from imbalanced data", IEEE
        Transactions on Knowledge and Data Engineering, 21(9), 2009 (the
        cost-sensitive baseline).
+    .. [2] T.-Y. Lin, P. Goyal, R. Girshick, K. He and P. Dollár, "Focal Loss
+       for Dense Object Detection", ICCV 2017.
+    .. [3] A. K. Menon, S. Jayasumana, A. S. Rawat, H. Jain, A. Veit and S.
+       Kumar, "Long-tail learning via logit adjustment", ICLR 2021.
+    .. [4] J. Ren et al., "Balanced Meta-Softmax for Long-Tailed Visual
+       Recognition", NeurIPS 2020.
+    .. [5] K. Cao, C. Wei, A. Gaidon, N. Arechiga and T. Ma, "Learning
+       Imbalanced Datasets with Label-Distribution-Aware Margin Loss",
+       NeurIPS 2019 (LDAM and deferred re-weighting).
+    .. [6] Y. Cui, M. Jia, T.-Y. Lin, Y. Song and S. Belongie, "Class-Balanced
+       Loss Based on Effective Number of Samples", CVPR 2019.
 
     Examples
     --------
@@ -110,11 +224,26 @@ class CrossEntropyClassifier(BaseDeepClassifier):
     ...                              class_weight="balanced", random_state=0)
     >>> clf.fit(X / 16, y).score(X / 16, y) > 0.9
     True
+    >>> ldam_drw = CrossEntropyClassifier(hidden_layer_sizes=(64,), max_epochs=20,
+    ...     loss="ldam", class_weight="effective_number", class_weight_start_epoch=15,
+    ...     random_state=0)
+    >>> ldam_drw.fit(X / 16, y).score(X / 16, y) > 0.9
+    True
     """
+
+    _parameter_constraints: dict = {
+        **BaseDeepClassifier._parameter_constraints,
+        **LOSS_PARAMETER_CONSTRAINTS,
+    }
 
     def __init__(
         self,
         *,
+        loss="cross_entropy",
+        focal_gamma=2.0,
+        logit_adjustment_tau=1.0,
+        ldam_max_margin=0.5,
+        ldam_scale=30.0,
         hidden_layer_sizes=(512, 512),
         dropout=0.5,
         embedding_dim=64,
@@ -126,6 +255,8 @@ class CrossEntropyClassifier(BaseDeepClassifier):
         weight_decay=0.0,
         optimizer="adam",
         class_weight=None,
+        effective_number_beta=0.999,
+        class_weight_start_epoch=None,
         early_stopping=False,
         validation_fraction=0.1,
         n_iter_no_change=5,
@@ -135,6 +266,11 @@ class CrossEntropyClassifier(BaseDeepClassifier):
         random_state=None,
         verbose=0,
     ):
+        self.loss = loss
+        self.focal_gamma = focal_gamma
+        self.logit_adjustment_tau = logit_adjustment_tau
+        self.ldam_max_margin = ldam_max_margin
+        self.ldam_scale = ldam_scale
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes,
             dropout=dropout,
@@ -147,6 +283,8 @@ class CrossEntropyClassifier(BaseDeepClassifier):
             weight_decay=weight_decay,
             optimizer=optimizer,
             class_weight=class_weight,
+            effective_number_beta=effective_number_beta,
+            class_weight_start_epoch=class_weight_start_epoch,
             early_stopping=early_stopping,
             validation_fraction=validation_fraction,
             n_iter_no_change=n_iter_no_change,
@@ -156,3 +294,9 @@ class CrossEntropyClassifier(BaseDeepClassifier):
             random_state=random_state,
             verbose=verbose,
         )
+
+    def _build_head(self, ctx):
+        return build_ce_head(self, ctx)
+
+    def _build_criterion(self, ctx):
+        return build_ce_criterion(self, ctx)
