@@ -10,14 +10,134 @@ Examples::
 
 An interrupted run resumes where it stopped: finished runs are cached in
 ``<out>/runs.jsonl`` (``--fresh`` ignores them).
+
+This module is also the registry of profiles, the one place that imports every
+wing: each wing's module lists its profiles in a ``PROFILES`` dict, and the two
+profiles that combine wings are assembled here:
+
+``quick``
+    Bundled data only (scikit-learn's), minutes on 2 cores: Khan et al.'s
+    Table 5 protocol on digits (:func:`benchmarks.khan2019.table5.digits_experiments`),
+    and a small cross-validated tabular suite
+    (:func:`benchmarks.tabular.keel.bundled_experiments`).
+``full``
+    The real data: Table 5 on EfficientNet-Lite0 features of Fashion-MNIST
+    (the stand-in for CIFAR-10) and MNIST
+    (:func:`benchmarks.khan2019.table5.feature_experiments`), and the KEEL
+    suite (19 binary and 5 multi-class sets, stratified 5-fold CV;
+    :func:`benchmarks.tabular.keel.keel_experiments`). Sized for about two
+    hours on this project's 2-core machine (2 seeds / CV repeats, 10 epochs on
+    the features, 300 updates per KEEL fit, 2 runs in parallel); the
+    measurements behind it are in :data:`FULL_SIZING`.
 """
 
 import argparse
 import sys
 
-from .profiles import all_profiles
-from .runner import run_profile
+from .dong2017 import attributes, crl_ablation
+from .harness.profile import Profile
+from .harness.runner import run_profile
+from .huang2019 import clmle_ablation, table8
+from .khan2019 import margin_ablation
+from .khan2019.table5 import digits_experiments, feature_experiments
+from .tabular.keel import bundled_experiments, keel_experiments
 
+
+def quick_experiments():
+    """Table 5 on digits, then the bundled tabular suite."""
+    return [*digits_experiments(), *bundled_experiments()]
+
+
+def full_experiments():
+    """Table 5 on Fashion-MNIST and MNIST features, then the KEEL suite."""
+    return [*feature_experiments(), *keel_experiments()]
+
+
+#: Why ``full`` has the settings it has (also in docs/benchmarks.rst).
+FULL_SIZING = """\
+Measured on this project's 2-core machine, one thread per run, in CPU seconds
+(the wall time of a run that has a core to itself):
+
+- features: EfficientNet-Lite0 at 64 px, 70,000 images, 9 min per data set
+  on one core, once (cached on disk; 10 s on an H100);
+- Table 5, one seed of one data set (33,000 training samples x 1280), 20
+  epochs of batch 128: CE 85 s, CE cost-sensitive 78, NearMiss 16,
+  ClusterCentroids 69, NCR 134, SMOTE 137, ADASYN 151, IHT 208, uncertainty
+  margin 113, CRL 95, CLMLE 105; the kernel SVM would take 11 min (fit
+  scales as n^2.2), LinearSVC 8 min, the SGD linear SVM 76 s;
+- KEEL, one fold: about 7 ms per mini-batch of 64 for every network, so a
+  fit costs its number of updates; a fixed 30 epochs gave 72,000 updates per
+  row and repeat over the 24 sets (14 neural rows: 2 CPU-hours per repeat),
+  dominated by the largest sets.
+
+Hence: Table 5 with 10 epochs (pretrained features converge fast; about 15
+CPU-min per data set and seed for the 16 rows, the linear SVM standing in for
+the kernel one) and 2 seeds; KEEL with a budget of 300 updates per fit (5 to
+100 epochs: small sets train as much as large ones) and 2 repeats of 5-fold
+CV (about 65 CPU-min per repeat); 2 runs in parallel, one per core. About
+30 + 65 min of wall time, plus 20 min of features on a first run: about two
+hours on the 2 cores. Every training set is used whole: fewer seeds and
+epochs, not less data. A GPU (``--device cuda``) makes the networks and the
+features faster; the samplers and the SVM stay on the CPU."""
+
+#: The profiles that combine two wings (defined here, at the top).
+COMBINED = {
+    "quick": Profile(
+        name="quick",
+        description=(
+            "bundled data (scikit-learn): digits under Khan et al.'s Table 5 "
+            "protocol (10 % of the training samples of classes 5-9 kept; balanced "
+            "test half), and breast cancer, digits 0-vs-rest and power-law digits "
+            "in stratified 3-fold CV"
+        ),
+        experiments=quick_experiments,
+        seeds=3,
+        seeds_by_suite={"tabular": 1},
+        net=dict(
+            hidden_layer_sizes=(512, 512),
+            dropout=0.5,
+            max_epochs=30,
+            batch_size=64,
+            lr=1e-3,
+        ),
+        net_by_suite={"tabular": dict(target_steps=150, min_epochs=5, max_epochs=50)},
+    ),
+    "full": Profile(
+        name="full",
+        description=(
+            "Table 5 protocol on EfficientNet-Lite0 features of Fashion-MNIST and "
+            "MNIST (official test sets untouched), and 24 KEEL sets in "
+            "stratified 5-fold CV"
+        ),
+        experiments=full_experiments,
+        seeds=2,
+        jobs=2,
+        net=dict(
+            hidden_layer_sizes=(512, 512),
+            dropout=0.5,
+            max_epochs=10,
+            batch_size=128,
+            lr=1e-3,
+        ),
+        net_by_suite={
+            "keel": dict(batch_size=64, target_steps=300, min_epochs=5, max_epochs=100)
+        },
+    ),
+}
+
+#: The wings' modules that define further profiles, each in a ``PROFILES`` dict.
+PROFILE_MODULES = (table8, attributes, crl_ablation, clmle_ablation, margin_ablation)
+
+
+def all_profiles():
+    """:data:`COMBINED` and the profiles of :data:`PROFILE_MODULES`, by name."""
+    found = dict(COMBINED)
+    for module in PROFILE_MODULES:
+        found.update(module.PROFILES)
+    return found
+
+
+#: Every profile, by name (what ``python -m benchmarks PROFILE`` can run).
 PROFILES = all_profiles()
 
 

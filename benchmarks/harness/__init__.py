@@ -1,0 +1,23 @@
+"""The engine of the benchmark harness; it imports no wing.
+
+:mod:`~benchmarks.harness.runner`
+    runs a profile: every (experiment, seed, fold, row), resumable, then the
+    report;
+:mod:`~benchmarks.harness.cache`
+    the cache of finished runs (``runs.jsonl``) and the config fingerprint;
+:mod:`~benchmarks.harness.experiments`
+    the two kinds of experiment (holdout, cross-validation);
+:mod:`~benchmarks.harness.methods`
+    the table rows (baselines and the library's methods) and the row lists of
+    Table 5 and the tabular suite;
+:mod:`~benchmarks.harness.metrics`, :mod:`~benchmarks.harness.report`,
+:mod:`~benchmarks.harness.plots`, :mod:`~benchmarks.harness.ablation_report`
+    scores, tables, figures, and the paired-delta report of the ablations;
+:mod:`~benchmarks.harness.paper`
+    the papers' published numbers;
+:mod:`~benchmarks.harness.profile`
+    the :class:`~benchmarks.harness.profile.Profile` type;
+:mod:`benchmarks.harness.data`
+    the shared data layer (cached image features, Table 5 and power-law
+    protocols).
+"""

@@ -1,0 +1,139 @@
+"""The protocols the wings load their data under (the engine's data layer).
+
+Khan et al.'s Table 5 protocol on the data that loads here (used by
+:mod:`benchmarks.khan2019`, and by Huang et al.'s CLMLE settings):
+
+Khan et al. (CVPR 2019) keep 10 % of the training samples of half the classes
+of CIFAR-10, leave the test set untouched, and train every baseline and their
+method on features of an ImageNet-pretrained CNN. Here CIFAR-10 is replaced by
+Fashion-MNIST (and MNIST), VGG16 by EfficientNet-Lite0 (see
+:mod:`benchmarks.harness.data.features`), and for the quick profile by scikit-learn's
+bundled digits on raw pixels. The reduced classes are the upper half of the
+labels (5-9); which samples of them are kept changes with the seed.
+
+:class:`PowerLawFeatures` loads the same features with power-law class sizes
+instead (Dong et al. / Huang et al.), for the harness-II ablations, and
+:func:`image_features` gives the official train and test features of a data
+set (Huang et al.'s Table 8 draws its own class sizes from them).
+"""
+
+import functools
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.datasets import load_digits
+from sklearn.model_selection import train_test_split
+
+from skimbalance.datasets import (
+    fetch_fashion_mnist,
+    fetch_mnist,
+    keep_fraction_of_classes,
+    power_law_class_sizes,
+)
+
+from .features import DEFAULT_IMAGE_SIZE, cached_features
+
+#: Fraction kept of each reduced class, and the reduced classes.
+FRACTION = 0.1
+REDUCED_CLASSES = tuple(range(5, 10))
+
+_FETCHERS = {"mnist": fetch_mnist, "fashion_mnist": fetch_fashion_mnist}
+
+
+def make_imbalanced(X_train, y_train, seed):
+    """The Table 5 protocol on a training set: classes 5-9 keep 10 %."""
+    return keep_fraction_of_classes(
+        X_train,
+        y_train,
+        fraction=FRACTION,
+        classes=np.asarray(REDUCED_CLASSES),
+        random_state=seed,
+    )
+
+
+def load_digits_table5(seed, device="cpu"):
+    """scikit-learn's digits under Khan et al.'s Table 5 protocol.
+
+    A stratified half/half train/test split; in the training half, classes
+    5-9 keep 10 % of their samples (about 9 each against about 90), the
+    test half is left balanced. ``device`` is not used (no features).
+    """
+    X, y = load_digits(return_X_y=True)
+    X_train, X_test, y_train, y_test = train_test_split(
+        X / 16.0, y, test_size=0.5, stratify=y, random_state=seed
+    )
+    X_train, y_train = make_imbalanced(X_train, y_train, seed)
+    return X_train, y_train, X_test, y_test
+
+
+@functools.cache
+def image_features(name, image_size=DEFAULT_IMAGE_SIZE, device="cpu"):
+    """EfficientNet-Lite0 features of the official train and test sets of ``name``.
+
+    Computed once (progress bar) and cached on disk under
+    ``<data home>/features``; kept in memory for the next seeds.
+    """
+    data = _FETCHERS[name](subset="all")
+    images = np.rint(data.images * 255).astype(np.uint8)
+    features = cached_features(name, images, image_size=image_size, device=device)
+    n_train = 60000
+    return (
+        features[:n_train],
+        data.target[:n_train],
+        features[n_train:],
+        data.target[n_train:],
+    )
+
+
+class FeatureTable5:
+    """``load(seed, device)`` of the Table 5 protocol on pretrained features.
+
+    Parameters
+    ----------
+    name : {"fashion_mnist", "mnist"}
+    image_size : int, default=64
+    """
+
+    def __init__(self, name, image_size=DEFAULT_IMAGE_SIZE):
+        if name not in _FETCHERS:
+            raise ValueError(f"name must be one of {sorted(_FETCHERS)}, got {name!r}.")
+        self.name = name
+        self.image_size = image_size
+
+    def __call__(self, seed, device="cpu"):
+        X_train, y_train, X_test, y_test = image_features(
+            self.name, self.image_size, device
+        )
+        X_imb, y_imb = make_imbalanced(X_train, y_train, seed)
+        return X_imb, y_imb, X_test, y_test
+
+
+@dataclass
+class PowerLawFeatures:
+    """``load(seed, device)``: pretrained features, training classes power-law sized.
+
+    The training set of ``name``'s features (:func:`image_features`) is
+    sub-sampled with :func:`~skimbalance.datasets.power_law_class_sizes`
+    (``gamma``, smaller is more imbalanced; seed = the run's seed, so the class
+    order and the samples kept change with it); the official test set is
+    returned whole.
+
+    Parameters
+    ----------
+    name : {"fashion_mnist", "mnist"}
+    gamma : float
+    image_size : int, default=64
+    """
+
+    name: str = "fashion_mnist"
+    gamma: float = 0.5
+    image_size: int = DEFAULT_IMAGE_SIZE
+
+    def __call__(self, seed, device="cpu"):
+        X_train, y_train, X_test, y_test = image_features(
+            self.name, self.image_size, device
+        )
+        X_imb, y_imb = power_law_class_sizes(
+            X_train, y_train, gamma=self.gamma, random_state=seed
+        )
+        return X_imb, y_imb, X_test, y_test

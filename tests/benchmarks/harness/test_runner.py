@@ -1,0 +1,277 @@
+"""The benchmark harness end to end on tiny configurations, resume included."""
+
+import csv
+import json
+
+import numpy as np
+import pytest
+from scipy import stats
+from sklearn.datasets import load_digits
+
+from benchmarks.__main__ import PROFILES, main
+from benchmarks.harness import runner
+from benchmarks.harness.experiments import CVExperiment, HoldoutExperiment
+from benchmarks.harness.profile import Profile
+from benchmarks.harness.report import (
+    average_ranks,
+    format_table,
+    friedman_test,
+    summarise,
+    table5_cells,
+)
+
+
+def test_quick_profile_tiny_run(tmp_path, capsys):
+    main(
+        [
+            "quick",
+            "--seeds",
+            "1",
+            "--max-epochs",
+            "1",
+            "--methods",
+            "CE",
+            "ADASYN + CE",
+            "--experiments",
+            "digits",
+            "--out",
+            str(tmp_path),
+            "--no-progress",
+        ]
+    )
+    out = capsys.readouterr().out
+    assert "balanced_accuracy" in out
+    rows = list(csv.DictReader((tmp_path / "runs.csv").open()))
+    assert [r["method"] for r in rows] == ["ADASYN + CE", "CE"]  # paper order
+    assert 0.0 < float(rows[1]["balanced_accuracy"]) <= 1.0
+    # ADASYN finds no majority neighbours on digits: recorded, not fatal.
+    assert rows[0]["error"]
+    markdown = (tmp_path / "summary.md").read_text()
+    assert "| CE |" in markdown and "failed" in markdown
+    # The paper's numbers sit beside ours, labelled as the paper's.
+    assert (
+        '*↳ the paper\'s "ADASYN NN" (CIFAR-10)*' in markdown and "*76.4*" in markdown
+    )
+    assert (tmp_path / "recall_vs_class_size_digits.png").stat().st_size > 1000
+    per_class = list(csv.DictReader((tmp_path / "per_class.csv").open()))
+    assert len(per_class) == 10 and {r["method"] for r in per_class} == {"CE"}
+    assert (
+        sorted(int(r["train_count"]) < 20 for r in per_class)
+        == [False] * 5 + [True] * 5
+    )
+
+
+def _toy_holdout(seed, device="cpu"):
+    X, y = load_digits(n_class=3, return_X_y=True)
+    rng = np.random.default_rng(seed)
+    keep = (y < 2) | (rng.random(len(y)) < 0.2)
+    X, y = X[keep] / 16, y[keep]
+    return X[::2], y[::2], X[1::2], y[1::2]
+
+
+def _toy_cv():
+    X, y = load_digits(n_class=2, return_X_y=True)
+    keep = (y == 0) | (np.arange(len(y)) % 6 == 0)
+    return X[keep] / 16, np.where(y[keep] == 0, "zero", "one")
+
+
+def tiny_profile(rows=("CE", "Cost-sensitive SVM")):
+    def experiments():
+        return [
+            HoldoutExperiment(
+                name="toy",
+                title="toy holdout",
+                load=_toy_holdout,
+                rows=rows,
+                paper="khan2019_table5",
+            ),
+            CVExperiment(
+                name="toy_cv",
+                title="toy CV",
+                load=_toy_cv,
+                rows=rows,
+                n_splits=3,
+                suite="tabular",
+            ),
+            CVExperiment(
+                name="toy_cv_b",
+                title="toy CV b",
+                load=lambda: (lambda X, y: (X[:, ::-1], y))(*_toy_cv()),
+                rows=rows,
+                n_splits=3,
+                suite="tabular",
+            ),
+        ]
+
+    return Profile(
+        name="tiny",
+        description="tiny test profile",
+        experiments=experiments,
+        seeds=1,
+        net=dict(hidden_layer_sizes=(8,), max_epochs=1, batch_size=32),
+    )
+
+
+def _count_fits(monkeypatch):
+    calls = []
+    make_row = runner.make_row
+
+    def counting(name, seed, **net):
+        calls.append((name, seed))
+        return make_row(name, seed, **net)
+
+    monkeypatch.setattr(runner, "make_row", counting)
+    return calls
+
+
+def test_resume_from_the_cache(tmp_path, monkeypatch):
+    calls = _count_fits(monkeypatch)
+    profile = tiny_profile()
+    first = runner.run_profile(
+        profile, out=tmp_path, progress=False, echo=lambda *a: None
+    )
+    n_runs = 2 * (1 + 3 + 3)
+    assert len(calls) == n_runs and len(first["records"]) == n_runs
+    lines = (tmp_path / "runs.jsonl").read_text().splitlines()
+    assert len(lines) == n_runs
+    for name in ("summary.md", "runs.csv", "per_class.csv", "summary.csv"):
+        assert (tmp_path / name).is_file()
+    assert (tmp_path / "gain_vs_imbalance_tabular.png").is_file()
+    assert (tmp_path / "recall_vs_class_size_tabular.png").is_file()
+    summary = (tmp_path / "summary.md").read_text()
+    assert "Average rank over 2 data sets" in summary and "| toy_cv |" in summary
+    # Provenance: each computed run and each invocation records where it ran.
+    version = runner.code_version()
+    assert all(r["commit"] == version for r in first["records"])
+    invocations = (tmp_path / "invocations.jsonl").read_text().splitlines()
+    assert len(invocations) == 1
+    assert json.loads(invocations[0])["runs_computed"] == n_runs
+    assert f"{n_runs} runs, wall" in summary and version in summary
+
+    # Everything cached: nothing is fitted again, the records are identical.
+    calls.clear()
+    second = runner.run_profile(
+        profile, out=tmp_path, progress=False, echo=lambda *a: None
+    )
+    assert calls == []
+    assert json.dumps(second["records"]) == json.dumps(first["records"])
+
+    # An interruption: 5 runs finished, the 6th line cut short.
+    (tmp_path / "runs.jsonl").write_text("\n".join(lines[:5]) + "\n" + lines[5][:40])
+    third = runner.run_profile(
+        profile, out=tmp_path, progress=False, echo=lambda *a: None
+    )
+    assert len(calls) == n_runs - 5
+    keys = ("experiment", "method", "seed", "fold", "balanced_accuracy")
+    assert [[r[k] for k in keys] for r in third["records"][:5]] == [
+        [r[k] for k in keys] for r in first["records"][:5]
+    ]
+
+    # Other settings (epochs): cached runs are not reused; --fresh ignores the cache.
+    calls.clear()
+    runner.run_profile(
+        profile,
+        out=tmp_path,
+        max_epochs=2,
+        methods=["CE"],
+        experiments=["toy"],
+        progress=False,
+        echo=lambda *a: None,
+    )
+    assert calls == [("CE", 0)]
+    calls.clear()
+    runner.run_profile(
+        profile,
+        out=tmp_path,
+        resume=False,
+        methods=["Cost-sensitive SVM"],
+        experiments=["toy"],
+        progress=False,
+        echo=lambda *a: None,
+    )
+    assert calls == [("Cost-sensitive SVM", 0)]
+    assert len((tmp_path / "runs.jsonl").read_text().splitlines()) == 1
+    # A fresh start forgets the earlier invocations too.
+    invocations = (tmp_path / "invocations.jsonl").read_text().splitlines()
+    assert [json.loads(line)["runs_computed"] for line in invocations] == [1]
+
+
+def test_parallel_jobs_give_the_serial_results(tmp_path):
+    profile = tiny_profile(rows=("Cost-sensitive SVM",))
+    kw = dict(
+        experiments=["toy_cv"], progress=False, figures=False, echo=lambda *a: None
+    )
+    serial = runner.run_profile(profile, out=tmp_path / "a", **kw)["records"]
+    parallel = runner.run_profile(profile, out=tmp_path / "b", jobs=2, **kw)["records"]
+    keys = ("method", "fold", "balanced_accuracy", "macro_f1")
+    assert [[r[k] for k in keys] for r in parallel] == [
+        [r[k] for k in keys] for r in serial
+    ]
+
+
+def test_unknown_names_are_refused(tmp_path):
+    with pytest.raises(SystemExit, match="unknown methods"):
+        main(["quick", "--methods", "nope", "--out", str(tmp_path)])
+    with pytest.raises(SystemExit, match="unknown experiments"):
+        main(["quick", "--experiments", "nope", "--out", str(tmp_path)])
+
+
+def test_profiles_cover_the_issue():
+    full = PROFILES["full"].experiments()
+    keel = [e for e in full if e.suite == "keel"]
+    assert {e.name for e in full if e.kind == "holdout"} == {"fashion_mnist", "mnist"}
+    assert len(keel) >= 20
+    for exp in full:
+        assert {
+            "CE",
+            "CE (cost-sensitive)",
+            "IHT + CE",
+            "ClusterCentroids + CE",
+        } <= set(exp.rows)
+        assert {"Cost-sensitive SVM", "Cost-sensitive linear SVM"} & set(exp.rows)
+    assert all("Gradient boosting (balanced)" in e.rows for e in keel)
+    # The KEEL networks get a budget of updates, not of epochs.
+    net = PROFILES["full"].net_for("keel")
+    assert runner.resolve_epochs(net, 171)["max_epochs"] == 100  # 3 batches an epoch
+    assert runner.resolve_epochs(net, 1187)["max_epochs"] == 16  # 19 batches
+    assert runner.resolve_epochs(net, 50_000)["max_epochs"] == 5  # the lower bound
+    assert "target_steps" not in runner.resolve_epochs(net, 100)
+
+
+def test_summary_mean_and_std():
+    runs = [
+        {"method": "A", "seed": 0, "error": "", "fit_seconds": 1.0, "acc": 0.5},
+        {"method": "A", "seed": 1, "error": "", "fit_seconds": 3.0, "acc": 0.7},
+    ]
+    (row,) = summarise(runs, ["acc"])
+    assert np.isclose(row["acc"], 0.6) and np.isclose(row["acc_std"], 0.1)
+    assert "60.0 ± 10.0" in format_table([row], ["acc"])
+
+
+def test_table5_cells_over_classes_and_seeds():
+    def run(recall):
+        per_class = {
+            m: recall for m in ("precision", "f1", "recall", "g_mean_ovr", "iba_ovr")
+        }
+        return {"error": "", "accuracy": np.mean(recall), "per_class": per_class}
+
+    cells = table5_cells([run([0.2, 0.4]), run([0.4, 0.6])])
+    # class means 0.3 and 0.5; class stds 0.1 and 0.1
+    assert cells[0] == "40.0 [10.0]" and cells[3] == "40.0 ± 10.0 [10.0]"
+    assert table5_cells([{"error": "boom"}])[0] == "failed (1/1)"
+
+
+def test_ranks_and_friedman_agree_with_scipy():
+    rng = np.random.default_rng(0)
+    scores = rng.random((12, 4)) + np.array([0.0, 0.1, 0.2, 0.3])
+    ranks, _mean_ranks = average_ranks(scores)
+    assert ranks[0].tolist() == (stats.rankdata(-scores[0])).tolist()
+    result = friedman_test(ranks)
+    reference = stats.friedmanchisquare(*scores.T)
+    assert np.isclose(result["chi2"], reference.statistic)
+    assert np.isclose(result["p_chi2"], reference.pvalue)
+    # Demšar (2006): q_0.05 = 2.569 for k = 4.
+    assert np.isclose(result["cd"], 2.569 * np.sqrt(4 * 5 / (6 * 12)), atol=1e-3)
+    # A row that failed on a data set ranks last there.
+    ranks, _ = average_ranks(np.array([[0.9, np.nan, 0.5]]))
+    assert ranks.tolist() == [[1.0, 3.0, 2.0]]
