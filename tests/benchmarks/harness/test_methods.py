@@ -1,0 +1,53 @@
+"""The rows of the tables: the long-tail baselines (issue 14) are real rows."""
+
+import numpy as np
+import pytest
+from sklearn.datasets import make_classification
+
+from benchmarks.harness.methods import (
+    MODERN_BASELINES,
+    make_row,
+    table5_rows,
+    tabular_rows,
+)
+
+
+def test_modern_baselines_are_in_every_comparative_table():
+    for rows in (table5_rows(), table5_rows(svm="Cost-sensitive linear SVM")):
+        assert set(MODERN_BASELINES) <= set(rows)
+        assert "CRL(I) (logit-adjusted)" in rows
+    assert set(MODERN_BASELINES) <= set(tabular_rows())
+
+
+@pytest.mark.parametrize(
+    "name, loss, class_weight, start",
+    [
+        ("CE (logit-adjusted)", "logit_adjusted", None, None),
+        ("CE (LDAM-DRW)", "ldam", "effective_number", 8),
+        ("CE (focal)", "focal", None, None),
+        ("CE (class-balanced)", "cross_entropy", "effective_number", None),
+        ("CE (class-balanced focal)", "focal", "effective_number", None),
+    ],
+)
+def test_modern_rows_build_their_loss(name, loss, class_weight, start):
+    est = make_row(name, random_state=0, max_epochs=10)[-1]
+    assert est.loss == loss
+    assert est.class_weight == class_weight
+    # DRW as Cao et al.: class weights on for the last fifth of the epochs.
+    assert est.class_weight_start_epoch == start
+
+
+def test_crl_with_a_logit_adjusted_ce_term_fits():
+    X, y = make_classification(
+        n_samples=120, n_features=5, weights=[0.85], random_state=0
+    )
+    row = make_row(
+        "CRL(I) (logit-adjusted)",
+        random_state=0,
+        max_epochs=2,
+        hidden_layer_sizes=(16,),
+        batch_size=32,
+    )
+    assert row[-1].loss == "logit_adjusted"
+    proba = row.fit(X, y).predict_proba(X)
+    assert np.isfinite(proba).all()
