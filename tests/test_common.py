@@ -1,6 +1,10 @@
 """scikit-learn's common estimator checks over every public estimator."""
 
-from sklearn.utils.estimator_checks import parametrize_with_checks
+import pytest
+from sklearn.utils.estimator_checks import (
+    check_param_validation,
+    parametrize_with_checks,
+)
 
 import skimbalance
 from skimbalance.base import BaseDeepClassifier
@@ -51,12 +55,20 @@ def public_estimators():
     ]
 
 
+# Extra configurations the checks also run: MC-dropout prediction goes through
+# another prediction path (keyed masks, see the user guide).
+EXTRA_PARAMS = {"UncertaintyMarginClassifier": [dict(mc_predict=True)]}
+
+
 def fast_instances():
-    return [
-        cls(**FAST_PARAMS[cls.__name__], random_state=0)
-        for cls in public_estimators()
-        if cls.__name__ in FAST_PARAMS
-    ]
+    instances = []
+    for cls in public_estimators():
+        if cls.__name__ not in FAST_PARAMS:
+            continue
+        params = FAST_PARAMS[cls.__name__]
+        for extra in [{}, *EXTRA_PARAMS.get(cls.__name__, [])]:
+            instances.append(cls(**params, **extra, random_state=0))
+    return instances
 
 
 CLMLE_CLASS_WEIGHT_REASON = (
@@ -86,3 +98,11 @@ def test_every_estimator_is_checked():
 )
 def test_sklearn_compatible_estimator(estimator, check):
     check(estimator)
+
+
+# scikit-learn 1.9's check_estimator does not run check_param_validation (its own
+# test suite calls it directly): run it over every public estimator here.
+@pytest.mark.parametrize("cls", public_estimators(), ids=lambda cls: cls.__name__)
+def test_param_validation(cls):
+    estimator = cls(**FAST_PARAMS[cls.__name__], random_state=0)
+    check_param_validation(cls.__name__, estimator)
