@@ -32,7 +32,6 @@ import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.exceptions import DataConversionWarning
-from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
@@ -43,11 +42,19 @@ from sklearn.utils.validation import (
 )
 from skorch.callbacks import EarlyStopping, ProgressBar
 
+from ._divergence import DivergenceCheck
 from ._net import (
     EpochMeans,
     StratifiedValidationSplit,
     TrainingNet,
     collect_outputs,
+)
+from ._validation import (
+    PositiveIntSequence,
+    TorchDevice,
+    check_weight_values,
+    fit_seed,
+    normalized_weights,
 )
 from .class_weight import (
     CLASS_WEIGHT_SCHEMES,
@@ -114,6 +121,11 @@ def resolve_device(device):
             f"device={device!r} was requested but CUDA is not available on this "
             "machine; use device='auto' or device='cpu'."
         )
+    if str(device).startswith("mps") and not torch.backends.mps.is_available():
+        raise ValueError(
+            f"device={device!r} was requested but MPS is not available on this "
+            "machine; use device='auto' or device='cpu'."
+        )
     return str(device)
 
 
@@ -143,11 +155,16 @@ class BaseDeepClassifier(ClassifierMixin, BaseEstimator):
     """
 
     _parameter_constraints: dict = {
-        "hidden_layer_sizes": ["array-like"],
+        "hidden_layer_sizes": [
+            PositiveIntSequence(allow_empty=True, what="hidden layer widths")
+        ],
         "dropout": [Interval(numbers.Real, 0, 1, closed="left")],
         "embedding_dim": [Interval(numbers.Integral, 1, None, closed="left")],
         "backbone": [None, torch.nn.Module, callable],
-        "input_shape": [None, tuple, list],
+        "input_shape": [
+            None,
+            PositiveIntSequence(allow_empty=False, what="input dimensions"),
+        ],
         "max_epochs": [Interval(numbers.Integral, 1, None, closed="left")],
         "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
         "lr": [Interval(numbers.Real, 0, None, closed="neither")],
@@ -163,7 +180,7 @@ class BaseDeepClassifier(ClassifierMixin, BaseEstimator):
         "validation_fraction": [Interval(numbers.Real, 0, 1, closed="neither")],
         "n_iter_no_change": [Interval(numbers.Integral, 1, None, closed="left")],
         "callbacks": [None, list],
-        "device": [str],
+        "device": [TorchDevice()],
         "n_threads": [None, Interval(numbers.Integral, 1, None, closed="left")],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
@@ -226,6 +243,11 @@ class BaseDeepClassifier(ClassifierMixin, BaseEstimator):
         tags.input_tags.allow_nan = False
         tags.input_tags.sparse = False
         return tags
+
+    def __sklearn_is_fitted__(self):
+        # Fitted once a fit has completed: a fit that raised (e.g. on divergence)
+        # removes ``net_``.
+        return "net_" in self.__dict__
 
     # ------------------------------------------------------------ validation
     def _validate_X_predict(self, X):
@@ -310,6 +332,8 @@ class BaseDeepClassifier(ClassifierMixin, BaseEstimator):
                         f"class_weight has a key {label!r} that is not a class of y "
                         f"(classes: {labels.tolist()})."
                     )
+                key = f"[{t}][{label!r}]" if isinstance(cw, list) else f"[{label!r}]"
+                check_weight_values({f"class_weight{key}": value}, "class_weight")
                 weights[t, hit[0]] = value
         return counts, weights
 
@@ -393,17 +417,17 @@ class BaseDeepClassifier(ClassifierMixin, BaseEstimator):
             sample_weight, X, dtype=np.float64, ensure_non_negative=True
         )
         counts, class_weights = self._class_weights(y_enc, n_classes)
-        weight = sw[:, None] * np.take_along_axis(class_weights.T, y_enc, axis=0)
-        if not weight.sum() > 0:
-            raise ValueError("The sample weights (times class weights) sum to zero.")
-        weight = (weight / weight.mean()).astype(np.float32)
+        weight = normalized_weights(
+            sw, np.take_along_axis(class_weights.T, y_enc, axis=0)
+        )
         drw_table = None
         if self.class_weight_start_epoch:  # deferred re-weighting (DRW)
-            weight, drw_table = self._deferred_weights(sw, y_enc, class_weights)
-
-        seed = int(
-            check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
-        )
+            # Both factors scaled to their maximum (the split is scale-free in
+            # each), so huge weights cannot overflow it.
+            weight, drw_table = self._deferred_weights(
+                sw / sw.max(), y_enc, class_weights / class_weights.max()
+            )
+        seed = fit_seed(self.random_state)
         device = resolve_device(self.device)
         ctx = FitContext(
             X=X,
@@ -428,8 +452,12 @@ class BaseDeepClassifier(ClassifierMixin, BaseEstimator):
                 "sample_weight": weight,
                 "index": np.arange(X.shape[0], dtype=np.int64),
             }
-            self.net_.fit(inputs, y_enc)
-            self._on_fit_end(ctx)
+            try:
+                self.net_.fit(inputs, y_enc)
+                self._on_fit_end(ctx)
+            except Exception:
+                del self.net_  # a failed fit leaves no usable (e.g. NaN) network
+                raise
         self.n_iter_ = len(self.net_.history)
         return self
 
@@ -457,7 +485,10 @@ class BaseDeepClassifier(ClassifierMixin, BaseEstimator):
             "adamw": torch.optim.AdamW,
             "sgd": torch.optim.SGD,
         }
-        callbacks = [("epoch_means", EpochMeans())]
+        callbacks = [
+            ("divergence_check", DivergenceCheck()),
+            ("epoch_means", EpochMeans()),
+        ]
         callbacks += list(self._build_callbacks(ctx))
         if ctx.deferred_class_weights is not None:
             drw = DeferredReweighting(

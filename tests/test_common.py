@@ -1,6 +1,10 @@
 """scikit-learn's common estimator checks over every public estimator."""
 
-from sklearn.utils.estimator_checks import parametrize_with_checks
+import pytest
+from sklearn.utils.estimator_checks import (
+    check_param_validation,
+    parametrize_with_checks,
+)
 
 import skimbalance
 from skimbalance.base import BaseDeepClassifier
@@ -51,7 +55,9 @@ def public_estimators():
     ]
 
 
-# Options checked on top of an estimator's FAST_PARAMS, one instance each.
+# Options checked on top of an estimator's FAST_PARAMS, one instance each:
+# the long-tail losses and class-weight schemes, and MC-dropout prediction,
+# which goes through another prediction path (keyed masks, see the user guide).
 OPTION_INSTANCES = [
     ("CrossEntropyClassifier", dict(loss="focal")),
     ("CrossEntropyClassifier", dict(loss="logit_adjusted")),
@@ -64,6 +70,7 @@ OPTION_INSTANCES = [
         dict(class_weight="effective_number", class_weight_start_epoch=4),
     ),
     ("CRLClassifier", dict(loss="logit_adjusted")),
+    ("UncertaintyMarginClassifier", dict(mc_predict=True)),
 ]
 
 
@@ -106,3 +113,11 @@ def test_every_estimator_is_checked():
 )
 def test_sklearn_compatible_estimator(estimator, check):
     check(estimator)
+
+
+# scikit-learn 1.9's check_estimator does not run check_param_validation (its own
+# test suite calls it directly): run it over every public estimator here.
+@pytest.mark.parametrize("cls", public_estimators(), ids=lambda cls: cls.__name__)
+def test_param_validation(cls):
+    estimator = cls(**FAST_PARAMS[cls.__name__], random_state=0)
+    check_param_validation(cls.__name__, estimator)

@@ -177,7 +177,8 @@ class CRLClassifier(BaseDeepClassifier):
     k : int, default=5
         Number ``K`` of hard positives and of hard negatives per anchor
         (instance level) or per class (class level); the paper does not give
-        its value.
+        its value. Capped at the batch size: no batch holds more, so any
+        ``k >= batch_size`` gives the same triplets, loss and memory.
     crl_weight : float, default=1.0
         Weight ``w`` of the CRL term (the paper adds it with weight 1).
     margin : float or None, default=None

@@ -312,7 +312,10 @@ class UncertaintySchedule(Callback):
         if self.margin_source == "fixed":
             margins = torch.full_like(margins, int(self.max_margin))
         criterion.margins = margins.to(stats.feature_mean.device)
-        nbytes = 2 * stats.feature_mean.numel() * stats.feature_mean.element_size()
+        nbytes = sum(
+            t.numel() * t.element_size()
+            for t in (stats.feature_mean, stats.feature_var)
+        )
         keep = stats.feature_mean.device.type == "cpu" or (
             nbytes <= _MAX_DEVICE_CACHE_BYTES
         )
@@ -399,8 +402,12 @@ default="large_margin"
         ``"cosface"`` and ``"arcface"``.
     mc_predict : bool, default=False
         If True, ``predict_proba`` and ``predict`` average ``n_mc_samples``
-        MC-dropout passes (seeded by the fit, so repeatable); otherwise they
-        use one deterministic pass with dropout off.
+        MC-dropout passes; otherwise they use one deterministic pass with
+        dropout off. The MC masks of a row are drawn from a counter-based hash
+        of the fit's seed and the row's values (see the user guide), so a
+        row's prediction is repeatable and the same whatever rows it is
+        predicted with, in whatever order or batch (identical rows get
+        identical masks).
 {SHARED_PARAMETERS_DOC}
     Attributes
     ----------
@@ -629,33 +636,67 @@ default="large_margin"
 
     # ------------------------------------------------------------ prediction
     def _mc_statistics(self, X):
-        """MC-dropout moments of validated ``X``, seeded by the fit."""
-        with torch.random.fork_rng(devices=self._cuda_devices()):
-            torch.manual_seed(getattr(self, "_mc_seed", 0))
-            with torch_threads(self.n_threads):
-                return mc_dropout_statistics(
-                    self.net_.module_,
-                    torch.from_numpy(np.ascontiguousarray(X)),
-                    n_samples=self.n_mc_samples,
-                    batch_size=self._mc_batch_size(),
-                )
+        """MC-dropout moments of validated ``X``, keyed by the fit's seed.
 
-    def _cuda_devices(self):
-        param = next(self.net_.module_.parameters())
-        return [param.device.index or 0] if param.device.type == "cuda" else []
+        Each row's dropout masks are hashed from the fit's seed and the row's
+        values (:func:`~skimbalance.uncertainty.mc_dropout.mc_dropout_statistics`
+        with ``seed``), so a row's result does not depend on the rows predicted
+        with it, and torch's random state is not touched.
+        """
+        with torch_threads(self.n_threads):
+            return mc_dropout_statistics(
+                self.net_.module_,
+                torch.from_numpy(np.ascontiguousarray(X)),
+                n_samples=self.n_mc_samples,
+                batch_size=self._mc_batch_size(),
+                seed=getattr(self, "_mc_seed", 0),
+            )
 
     def _predict_task_proba(self, X):
         if not self.mc_predict:
             return super()._predict_task_proba(X)
         return self._mc_statistics(X).prob_mean.double().cpu().numpy()
 
+    def decision_function(self, X):
+        """Scores of ``X`` that rank as ``predict_proba`` does.
+
+        With ``mc_predict=False``, the neutral logits (as every estimator of
+        the library). With ``mc_predict=True``, the log of the MC-averaged
+        probabilities, so that ``predict`` is their argmax: the log-odds
+        ``log p_1 - log p_0`` for a binary or multi-label task, else one
+        column per class.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Inputs.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
+            One column per class or label; ``(n_samples,)`` for binary.
+        """
+        if not self.mc_predict:
+            return super().decision_function(X)
+        X = self._validate_X_predict(X)
+        proba = self._predict_task_proba(X)
+        log_proba = np.log(np.maximum(proba, np.finfo(np.float64).tiny))
+        if self.n_outputs_ > 1:
+            return log_proba[:, :, 1] - log_proba[:, :, 0]
+        log_proba = log_proba[:, 0, :]
+        if log_proba.shape[1] == 2:
+            return log_proba[:, 1] - log_proba[:, 0]
+        return log_proba
+
     def predict_uncertainty(self, X):
         """Predictive uncertainty of each sample from MC dropout (Eq. 7).
 
         The total variance ``sum_c Var[p_c]`` of the class probabilities over
         ``n_mc_samples`` stochastic passes with dropout on (the trace of the
-        paper's Eq. 7 without its constant ``tau^-1`` term). Seeded by the fit,
-        so repeated calls agree.
+        paper's Eq. 7 without its constant ``tau^-1`` term). The masks of a
+        row are keyed by the fit's seed and the row's values (as with
+        ``mc_predict``), so repeated calls agree and a row's value does not
+        depend on the rows passed with it.
 
         Parameters
         ----------

@@ -98,6 +98,18 @@ class ClusterSet:
         return int(self.centroids.shape[0])
 
 
+def _check_finite(x, name):
+    """Raise a clear ValueError when ``x`` holds NaN or infinite values."""
+    bad = int((~torch.isfinite(x)).sum())
+    if bad:
+        raise ValueError(
+            f"{name} hold {bad} non-finite value(s) (NaN or inf) out of {x.numel()}; "
+            "spherical k-means needs finite points. Embeddings of a network go "
+            "non-finite when its training diverged (a learning rate too high, inputs "
+            "on a very large scale, extreme class or sample weights)."
+        )
+
+
 def n_clusters_for_size(n_samples: int, cluster_size: int) -> int:
     """Number of clusters ``K = max(1, floor(n_samples / cluster_size))``.
 
@@ -466,6 +478,7 @@ def equal_size_spherical_kmeans(
     """
     if x.ndim != 2:
         raise ValueError(f"x must be 2-D, got shape {tuple(x.shape)}.")
+    _check_finite(x, "x")
     n = x.shape[0]
     sizes = equal_sizes(n, int(n_clusters))
     x = F.normalize(x, dim=1)
@@ -578,6 +591,7 @@ def cluster_by_class(
         raise ValueError("labels must be 1-D with one entry per embedding row.")
     if embeddings.shape[0] == 0:
         raise ValueError("cannot cluster an empty training set.")
+    _check_finite(embeddings, "embeddings")
     if cluster_size < 1:
         raise ValueError(
             f"cluster_size must be a positive integer, got {cluster_size}."

@@ -292,7 +292,14 @@ def margin_value(margins, margin_type, *, cosface_step=0.175, arcface_step=0.2):
 
 
 def _norms(x, eps):
-    return x.norm(dim=-1).clamp_min(eps)
+    """Euclidean norms over the last axis that cannot overflow.
+
+    ``||x|| = s ||x / s||`` with ``s = max |x_i|`` (held constant in the
+    gradient, which stays ``x / ||x||``): the plain sum of squares overflows
+    float32 once an entry exceeds about ``1.8e19``.
+    """
+    scale = x.detach().abs().amax(dim=-1, keepdim=True).clamp_min(eps)
+    return (scale.squeeze(-1) * (x / scale).norm(dim=-1)).clamp_min(eps)
 
 
 def cosine_and_norms(features, weight, *, eps=_EPS):
@@ -327,7 +334,8 @@ def cosine_and_norms(features, weight, *, eps=_EPS):
     features = _align(features, weight)
     feature_norm = _norms(features, eps).unsqueeze(-1)
     weight_norm = _norms(weight, eps)
-    cos = project(features, weight) / (feature_norm * weight_norm)
+    # Normalise before the product: w^T f itself may overflow for finite f.
+    cos = project(features / feature_norm, weight / weight_norm.unsqueeze(-1))
     return cos.clamp(-1.0, 1.0), feature_norm, weight_norm
 
 

@@ -58,6 +58,7 @@ from torch.nn import functional as F
 from .large_margin import (
     _EPS,
     _check_margin_type,
+    _norms,
     margin_logits,
     plain_logits,
     project,
@@ -70,7 +71,12 @@ _VAR_EPS = 1e-12
 def _family_weight(weight, margin_type, eps=_EPS):
     if margin_type == "large_margin":
         return weight
-    return weight / weight.norm(dim=-1, keepdim=True).clamp_min(eps)
+    return weight / _norms(weight, eps).unsqueeze(-1)
+
+
+def _wide_dtype(device):
+    """float64 where the device has it (not on Apple's MPS), else float32."""
+    return torch.float32 if torch.device(device).type == "mps" else torch.float64
 
 
 def error_moments(feature_mean, feature_var, weight, targets):
@@ -129,7 +135,9 @@ def misclassification_probability(
     """CCDF ``F_E(0)`` of the error at 0 for the most probable confusion.
 
     ``F = max_{j != y} Phi(mu_E,j / sigma_E,j)`` (Eq. 14), with the class
-    vectors of the family (raw for ``"large_margin"``, normalised otherwise).
+    vectors of the family (raw for ``"large_margin"``, normalised otherwise),
+    computed in float64 (float32 on MPS) so that the moments of any finite
+    float32 features stay finite; the result has the dtype of ``weight``.
     Where ``sigma_E = 0`` the CCDF is the step ``1[mu_E > 0]`` (0.5 at 0),
     computed without dividing by zero and without gradient.
 
@@ -161,15 +169,18 @@ def misclassification_probability(
     0.2398
     """
     _check_margin_type(margin_type)
-    w = _family_weight(weight, margin_type)
-    mu_e, var_e = error_moments(feature_mean, feature_var, w, targets)
+    # In float64: the variance of float32 features (up to ~1e77) and the error
+    # moments overflow float32 long before the features do.
+    wide = _wide_dtype(weight.device)
+    w = _family_weight(weight, margin_type).to(wide)
+    mu_e, var_e = error_moments(feature_mean.to(wide), feature_var.to(wide), w, targets)
     positive = var_e > _VAR_EPS
     safe_sigma = torch.sqrt(torch.where(positive, var_e, torch.ones_like(var_e)))
     step = torch.sign(mu_e.detach()) * float("inf")
     step = torch.nan_to_num(step, nan=0.0)  # sign 0 * inf = nan -> z = 0
     z = torch.where(positive, mu_e / safe_sigma, step)
     z = z.scatter(-1, targets.unsqueeze(-1), float("-inf"))
-    return torch.special.ndtr(z.amax(dim=-1))
+    return torch.special.ndtr(z.amax(dim=-1)).to(weight.dtype)
 
 
 def _class_margins_per_sample(margins, targets):
@@ -263,8 +274,8 @@ def uncertainty_margin_loss(
     if sample_stats is not None and sample_margin:
         feature_mean, feature_var = sample_stats
         prob = misclassification_probability(
-            feature_mean.to(features.dtype),
-            feature_var.to(features.dtype),
+            feature_mean,
+            feature_var,
             weight,
             targets,
             margin_type=margin_type,

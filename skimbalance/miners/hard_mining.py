@@ -15,7 +15,10 @@ hard negatives of the batch's minority classes:
 
 Sets are index tensors padded to ``K`` with validity masks, so that the losses stay
 vectorised: a set with fewer than ``K`` candidates is padded with invalid entries
-(index 0, mask False). Scores and distances are ranked in float32; ties are broken
+(index 0, mask False). ``K`` is capped at the batch size ``B`` (the sets have
+``min(K, B)`` slots): no set can hold more samples than the batch, so the sets,
+the triplets and the result are the same for every ``K >= B`` and memory stays
+linear in ``B`` whatever ``K``. Scores and distances are ranked in float32; ties are broken
 by sample index (the lower index is selected first), so the result is
 deterministic.
 
@@ -157,8 +160,11 @@ def _masked_top_k(ranks, mask, k, *, largest, first=None):
     before all others; among equal ranks the lower index comes first. One exact
     int64 key ``(priority, rank, index)`` and one ``topk`` do the selection (a
     stable sort would do the same, several times slower). Returns indices and
-    validity of shape ``(..., k)``; with fewer than ``k`` candidates the remaining
-    slots are index 0 with validity False.
+    validity of shape ``(..., min(k, n))``: no set can hold more than the ``n``
+    samples of a row, so a larger ``k`` only added slots that are never valid
+    (and made the losses' ``K x K`` triplet tensors grow with ``k``). With fewer
+    than ``min(k, n)`` candidates the remaining slots are index 0 with validity
+    False.
     """
     n = ranks.shape[-1]
     key = -ranks if largest else ranks  # smallest key first; |key| <= 2^31
@@ -167,13 +173,8 @@ def _masked_top_k(ranks, mask, k, *, largest, first=None):
     shift = max(1, (n - 1).bit_length())
     key = (key << shift) + torch.arange(n, device=ranks.device)
     key = key.masked_fill(~mask, torch.iinfo(torch.int64).max)
-    k_available = min(k, n)
-    order = torch.topk(key, k_available, dim=-1, largest=False).indices
+    order = torch.topk(key, min(k, n), dim=-1, largest=False).indices
     valid = torch.gather(mask, -1, order)
-    if k_available < k:
-        pad_shape = (*order.shape[:-1], k - k_available)
-        order = torch.cat([order, order.new_zeros(pad_shape)], dim=-1)
-        valid = torch.cat([valid, valid.new_zeros(pad_shape)], dim=-1)
     return order.masked_fill(~valid, 0), valid
 
 

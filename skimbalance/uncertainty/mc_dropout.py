@@ -9,6 +9,7 @@ variance of the features, which the sample-level term of
 :mod:`skimbalance.losses.uncertainty_margin` models as a Gaussian (Sec. 5).
 """
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -36,7 +37,9 @@ class MCDropoutStatistics:
         the predicted class probabilities.
     feature_mean, feature_var : Tensor of shape (n, ..., D)
         Mean and per-dimension variance of the features (a diagonal
-        covariance ``Sigma_f``).
+        covariance ``Sigma_f``). The mean has the features' dtype; the
+        variance is float64 (float32 on MPS, which has no float64), as the
+        variance of large float32 features overflows float32.
     """
 
     prob_mean: torch.Tensor
@@ -91,6 +94,131 @@ def _dropout_modules(model):
     return [mod for mod in model.modules() if isinstance(mod, DROPOUT_TYPES)]
 
 
+# --------------------------------------------------------------- keyed masks
+# A counter-based generator: every dropout decision is a hash of (seed, the
+# row's content, the pass, the dropout call, the unit), so a row's masks do not
+# depend on its position or on the rows predicted with it, and are the same on
+# every device. The hash is splitmix64's finaliser on int64 tensors
+# (multiplication wraps modulo 2^64; right shifts are made logical by masking).
+_GOLDEN = -7046029254386353131  # 0x9E3779B97F4A7C15 as a signed int64
+_MIX_1 = -4658895280553007687  # 0xBF58476D1CE4E5B9
+_MIX_2 = -7723592293110705685  # 0x94D049BB133111EB
+_FEATURE_DROPOUT = (nn.Dropout1d, nn.Dropout2d, nn.Dropout3d, nn.FeatureAlphaDropout)
+_ALPHA_DROPOUT = (nn.AlphaDropout, nn.FeatureAlphaDropout)
+_SELU_ALPHA = 1.7580993408473766  # -alpha' of alpha dropout (SELU's scale * alpha)
+
+
+def _shift(x, bits):
+    """Logical right shift of an int64 tensor."""
+    return (x >> bits) & ((1 << (64 - bits)) - 1)
+
+
+def _mix(x):
+    """splitmix64's finaliser: a bijective, well-mixed hash of int64 values."""
+    x = x ^ _shift(x, 30)
+    x = x * _MIX_1
+    x = x ^ _shift(x, 27)
+    x = x * _MIX_2
+    return x ^ _shift(x, 31)
+
+
+def row_keys(X, seed):
+    """A 64-bit key per row: a hash of ``seed`` and the row's values.
+
+    Two rows get the same key exactly when they hold the same values (``-0.0``
+    and ``0.0`` count as equal), up to hash collisions (probability about
+    ``n^2 / 2^65``).
+
+    Parameters
+    ----------
+    X : Tensor of shape (n, ...)
+        Rows; float64 is hashed as it is, any other dtype as float32.
+    seed : int
+        Seed mixed into every key.
+
+    Returns
+    -------
+    LongTensor of shape (n,)
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skimbalance.uncertainty.mc_dropout import row_keys
+    >>> keys = row_keys(torch.tensor([[1.0, 2.0], [3.0, 4.0], [1.0, 2.0]]), seed=0)
+    >>> bool(keys[0] == keys[2]), bool(keys[0] == keys[1])
+    (True, False)
+    """
+    x = X.reshape(X.shape[0], -1)
+    if x.dtype == torch.float64:
+        words = (x + 0.0).contiguous().view(torch.int64)
+    else:
+        words = (x.float() + 0.0).contiguous().view(torch.int32).long() & 0xFFFFFFFF
+    salt = _mix(torch.tensor(int(seed) & (2**63 - 1), device=x.device))
+    columns = _mix(torch.arange(x.shape[1], device=x.device) * _GOLDEN + salt)
+    return _mix(_mix(words ^ columns).sum(dim=1) + salt)
+
+
+def _keyed_dropout(x, keys, salt, module):
+    """What ``module`` (a dropout) does in training mode, with hashed masks."""
+    p = float(module.p)
+    if p <= 0:
+        return x
+    if p >= 1:
+        return x * 0.0
+    n_rows = x.shape[0]
+    if x.shape[0] != keys.shape[0]:
+        raise RuntimeError(
+            "Keyed MC dropout needs every dropout module to see the batch on its "
+            f"first axis: {type(module).__name__} got {x.shape[0]} rows for "
+            f"{keys.shape[0]} keys."
+        )
+    if isinstance(module, _FEATURE_DROPOUT) and x.dim() > 2:
+        mask_shape = (n_rows, x.shape[1]) + (1,) * (x.dim() - 2)
+    else:
+        mask_shape = tuple(x.shape)
+    n_units = math.prod(mask_shape[1:])
+    units = torch.arange(n_units, device=x.device) * _GOLDEN
+    hashed = _mix(_mix(keys ^ salt).unsqueeze(1) + units)
+    # The top 53 bits are a uniform draw in [0, 2^53): keep with probability 1 - p.
+    keep = (_shift(hashed, 11) >= int(p * 2**53)).reshape(mask_shape).to(x.dtype)
+    if isinstance(module, _ALPHA_DROPOUT):  # as torch's alpha dropout
+        a = 1.0 / math.sqrt((_SELU_ALPHA**2 * p + 1) * (1 - p))
+        return x * keep * a + (keep - 1.0) * (_SELU_ALPHA * a) + _SELU_ALPHA * a * p
+    return x * keep / (1.0 - p)
+
+
+class _KeyedMasks:
+    """Forward hooks that replace the dropout of ``model`` by keyed masks."""
+
+    def __init__(self, model):
+        self.keys = None
+        self.calls = {}
+        self.handles = [
+            mod.register_forward_hook(self._hook(number))
+            for number, mod in enumerate(_dropout_modules(model))
+        ]
+
+    def _hook(self, number):
+        def hook(module, inputs, output):
+            call = self.calls.get(number, 0)
+            self.calls[number] = call + 1
+            salt = _mix(
+                torch.tensor((number + 1) * 65536 + call, device=output.device)
+                * _GOLDEN
+            )
+            return _keyed_dropout(output, self.keys.to(output.device), salt, module)
+
+        return hook
+
+    def set_keys(self, keys):
+        self.keys = keys
+        self.calls = {}
+
+    def remove(self):
+        for handle in self.handles:
+            handle.remove()
+
+
 def _to_probabilities(logits, activation):
     if activation == "softmax":
         return torch.softmax(logits, dim=-1)
@@ -114,6 +242,7 @@ def mc_dropout_statistics(
     batch_size=256,
     activation="softmax",
     device=None,
+    seed=None,
 ):
     """Mean and variance of predictions and features over ``N`` dropout passes.
 
@@ -144,6 +273,17 @@ def mc_dropout_statistics(
     device : torch.device or str or None
         Device of the forward passes; defaults to the model's (first parameter)
         device, else that of ``X``. Results stay on it.
+    seed : int or None, default=None
+        None: the dropout modules draw their masks from torch's random stream
+        (seed it with ``torch.manual_seed``), so a row's masks depend on its
+        position among the rows. An int: every mask entry is a hash of
+        ``seed``, the row's values (:func:`row_keys`), the pass, the dropout
+        call and the unit, drawn with the module's own rule (elementwise,
+        channel-wise for ``Dropout1d/2d/3d``, alpha dropout): a row's result
+        then depends only on its content and ``seed``, not on its position, on
+        the other rows or on ``batch_size`` or the device, and torch's random
+        state is not used. Needs ``model`` to be an ``nn.Module`` whose dropout
+        modules see the batch on their first axis.
 
     Returns
     -------
@@ -183,30 +323,48 @@ def mc_dropout_statistics(
         param = next(model.parameters(), None) if isinstance(model, nn.Module) else None
         device = param.device if param is not None else X.device
     is_module = isinstance(model, nn.Module)
+    if seed is not None and not is_module:
+        raise ValueError("seed needs model to be an nn.Module (keyed dropout masks).")
+    # The feature variance of float32 features can exceed float32's range (an
+    # entry of 1e20 is enough): it is kept in float64 where the device has it.
+    wide = torch.float32 if torch.device(device).type == "mps" else torch.float64
     modes = [(mod, mod.training) for mod in model.modules()] if is_module else []
     parts = {"pm": [], "pv": [], "fm": [], "fv": []}
+    masks = None
     try:
         if is_module:
             model.eval()
-            for mod in _dropout_modules(model):
-                mod.train()
+            if seed is None:
+                for mod in _dropout_modules(model):
+                    mod.train()
+            else:  # dropout modules stay in eval mode; hooks apply keyed masks
+                masks = _KeyedMasks(model)
         with torch.no_grad():
             for start in range(0, X.shape[0], batch_size):
                 chunk = torch.as_tensor(X[start : start + batch_size], device=device)
                 b = chunk.shape[0]
                 repeated = chunk.repeat(n_samples, *([1] * (chunk.dim() - 1)))
+                if masks is not None:  # pass-major, as ``repeated``
+                    passes = torch.arange(1, n_samples + 1, device=chunk.device)
+                    keys = row_keys(chunk, seed).unsqueeze(0) + (
+                        passes * _GOLDEN
+                    ).unsqueeze(1)
+                    masks.set_keys(_mix(keys).reshape(-1))
                 out = model(repeated)
                 logits, features = out[0], out[1]
                 probs = _to_probabilities(logits, activation)
                 probs = probs.reshape(n_samples, b, *probs.shape[1:])
                 features = features.reshape(n_samples, b, *features.shape[1:])
                 pv, pm = torch.var_mean(probs, dim=0, correction=0)
-                fv, fm = torch.var_mean(features, dim=0, correction=0)
+                fv, fm = torch.var_mean(features.to(wide), dim=0, correction=0)
+                fm = fm.to(features.dtype)
                 parts["pm"].append(pm)
                 parts["pv"].append(pv)
                 parts["fm"].append(fm)
                 parts["fv"].append(fv)
     finally:
+        if masks is not None:
+            masks.remove()
         for mod, mode in modes:
             mod.training = mode
     if not parts["pm"]:

@@ -252,3 +252,51 @@ def test_curriculum_longer_than_the_fit_warns():
     )
     with pytest.warns(UserWarning, match="never leaves its softmax stage"):
         clf.fit(X, y)
+
+
+@pytest.mark.parametrize("margin_type", MARGIN_TYPES)
+def test_one_cell_of_1e30_leaves_the_model_finite(margin_type):
+    rng = np.random.RandomState(0)
+    X = rng.randn(120, 5).astype(np.float32)
+    y = (rng.rand(120) < 0.3).astype(int)
+    X_bad = X.copy()
+    X_bad[0, 0] = 1e30
+    params = {**FAST, "max_epochs": 4, "warmup_epochs": 1, "sample_level_epochs": 2}
+    clf = UncertaintyMarginClassifier(
+        **params, margin_type=margin_type, random_state=0
+    ).fit(X_bad, y)
+    assert np.isfinite(clf.net_.history[:, "train_loss"]).all()
+    assert np.isfinite(clf.predict_proba(X)).all()
+    assert np.isfinite(clf.predict_uncertainty(X)).all()
+
+
+def test_mc_prediction_of_a_row_does_not_depend_on_the_other_rows():
+    X, y = _imbalanced_blobs(9)
+    clf = UncertaintyMarginClassifier(**FAST, mc_predict=True, random_state=0)
+    clf.fit(X, y)
+    proba = clf.predict_proba(X)
+    uncertainty = clf.predict_uncertainty(X)
+    perm = np.random.RandomState(1).permutation(X.shape[0])
+    np.testing.assert_array_equal(clf.predict_proba(X[perm]), proba[perm])
+    np.testing.assert_array_equal(clf.predict_uncertainty(X[perm]), uncertainty[perm])
+    np.testing.assert_array_equal(clf.predict(X[perm]), clf.predict(X)[perm])
+    subset = slice(37, 45)
+    np.testing.assert_array_equal(clf.predict_proba(X[subset]), proba[subset])
+    np.testing.assert_array_equal(clf.predict_uncertainty(X[7:8]), uncertainty[7:8])
+    # Identical rows get identical masks; the MC average is not the plain pass.
+    doubled = clf.predict_proba(np.vstack([X[:5], X[:5]]))
+    np.testing.assert_array_equal(doubled[:5], doubled[5:])
+    assert not np.allclose(proba, clf.set_params(mc_predict=False).predict_proba(X))
+
+
+def test_mc_prediction_is_keyed_by_the_fit_seed_and_leaves_torch_rng_alone():
+    X, y = _imbalanced_blobs(10)
+    a = UncertaintyMarginClassifier(**FAST, mc_predict=True, random_state=0).fit(X, y)
+    b = UncertaintyMarginClassifier(**FAST, mc_predict=True, random_state=0).fit(X, y)
+    state = torch.random.get_rng_state()
+    np.testing.assert_array_equal(a.predict_proba(X), b.predict_proba(X))
+    np.testing.assert_array_equal(a.predict_proba(X), a.predict_proba(X))
+    assert torch.equal(state, torch.random.get_rng_state())
+    # The same network with another MC seed draws other masks.
+    b._mc_seed += 1
+    assert not np.array_equal(a.predict_uncertainty(X), b.predict_uncertainty(X))

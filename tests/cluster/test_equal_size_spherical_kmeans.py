@@ -206,3 +206,14 @@ def test_warm_start_from_previous_clustering():
     assert agree > 0.9  # the clusters keep their identity across rounds
     with pytest.raises(ValueError, match="init"):
         equal_size_spherical_kmeans(emb, 3, init=torch.randn(4, 6))
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf")])
+def test_non_finite_embeddings_are_a_clear_error_not_a_bug(bad):
+    emb = torch.randn(20, 4, generator=torch.Generator().manual_seed(0))
+    emb[3, 1] = bad
+    labels = torch.zeros(20, dtype=torch.long)
+    with pytest.raises(ValueError, match=r"1 non-finite value\(s\).*diverged"):
+        cluster_by_class(emb, labels, cluster_size=5, random_state=0)
+    with pytest.raises(ValueError, match="non-finite"):
+        equal_size_spherical_kmeans(emb, 4, random_state=0)

@@ -512,3 +512,37 @@ def test_bad_shapes_raise():
         class_rectification_loss(logits[:, None], features, labels)
     with pytest.raises(TypeError):
         class_rectification_loss(logits, features, labels.double())
+
+
+@pytest.mark.parametrize("mining", MININGS)
+@pytest.mark.parametrize("form", ["relative", "absolute", "distribution"])
+def test_k_beyond_the_batch_changes_nothing_and_costs_nothing(mining, form):
+    """k is capped at the batch: same loss as k = B, tensors that do not grow."""
+    import skimbalance.miners.hard_mining as hard_mining
+
+    g = torch.Generator().manual_seed(0)
+    n = 24
+    logits = torch.randn(n, 3, generator=g)
+    features = torch.randn(n, 6, generator=g)
+    targets = torch.tensor([0] * 16 + [1] * 5 + [2] * 3)
+    shapes = []
+    original = hard_mining._masked_top_k
+
+    def recording(*args, **kwargs):
+        out = original(*args, **kwargs)
+        shapes.append(tuple(out[0].shape))
+        return out
+
+    losses = {}
+    hard_mining._masked_top_k = recording
+    try:
+        for k in (n, 10_000):
+            losses[k], _ = class_rectification_loss(
+                logits, features, targets, mining=mining, loss=form, k=k
+            )
+    finally:
+        hard_mining._masked_top_k = original
+    assert torch.equal(losses[n], losses[10_000])
+    assert max(shape[-1] for shape in shapes) <= n
+    half = len(shapes) // 2
+    assert shapes[:half] == shapes[half:]

@@ -307,3 +307,46 @@ def test_backward_with_float32_and_empty_batch():
         sample_stats=(torch.zeros(0, 5), torch.zeros(0, 5)),
     )
     assert empty.shape == (0,)
+
+
+@pytest.mark.parametrize("margin_type", MARGIN_TYPES)
+@pytest.mark.parametrize("sample_level", [False, True])
+def test_loss_and_gradient_finite_for_features_of_1e30(margin_type, sample_level):
+    """float32 features with entries of 1e30 (their squares overflow float32)."""
+    g = torch.Generator().manual_seed(0)
+    features = torch.randn(6, 4, generator=g)
+    features[0] *= 1e30
+    features[1, 2] = 1e30
+    features.requires_grad_()
+    weight = torch.randn(3, 4, generator=g).requires_grad_()
+    targets = torch.tensor([0, 1, 2, 0, 1, 2])
+    stats = None
+    if sample_level:  # MC moments as mc_dropout_statistics returns them
+        std = 0.3 * features.detach().abs().double()
+        stats = (features.detach(), std.square())
+    loss = uncertainty_margin_loss(
+        features,
+        weight,
+        targets,
+        torch.tensor([1, 3, 2]),
+        margin_type=margin_type,
+        sample_stats=stats,
+        softmax_weight=1.0,
+    )
+    loss.sum().backward()
+    assert torch.isfinite(loss).all()
+    assert torch.isfinite(features.grad).all()
+    assert torch.isfinite(weight.grad).all()
+    if sample_level:
+        prob = misclassification_probability(*stats, weight, targets)
+        assert torch.isfinite(prob).all() and prob.dtype == torch.float32
+
+
+@pytest.mark.parametrize("margin_type", MARGIN_TYPES)
+def test_plain_logits_finite_and_scale_free_at_1e30(margin_type):
+    features = torch.tensor([[3e30, 4e30], [3.0, 4.0]])
+    weight = torch.eye(2)
+    logits = plain_logits(features, weight, margin_type=margin_type)
+    assert torch.isfinite(logits).all()
+    if margin_type in ("cosface", "arcface"):  # s cos: the same for both rows
+        torch.testing.assert_close(logits[0], logits[1])

@@ -5,6 +5,7 @@ from torch import nn
 from skimbalance.uncertainty.mc_dropout import (
     mc_dropout_statistics,
     predictive_uncertainty,
+    row_keys,
 )
 
 
@@ -88,7 +89,8 @@ def test_moments_follow_pass_major_layout_of_repeated_batch():
     mean = outs.mean(0)
     var = ((outs - mean) ** 2).mean(0)
     assert torch.allclose(stats.feature_mean, mean, atol=1e-6)
-    assert torch.allclose(stats.feature_var, var, atol=1e-5)
+    assert stats.feature_var.dtype == torch.float64  # float32 can overflow
+    assert torch.allclose(stats.feature_var, var.double(), atol=1e-5)
     assert torch.allclose(stats.prob_var, var, atol=1e-5)
 
 
@@ -146,3 +148,59 @@ def test_more_passes_do_not_change_the_expected_features():
     stats = mc_dropout_statistics(net, x, n_samples=4000, batch_size=6)
     _, features = net.eval()(x)
     assert torch.allclose(stats.feature_mean, features, atol=0.1)
+
+
+def test_keyed_masks_depend_on_the_row_only():
+    torch.manual_seed(0)
+    net = _Net().eval()
+    x = torch.randn(40, 4)
+    state = torch.random.get_rng_state()
+    a = mc_dropout_statistics(net, x, n_samples=8, batch_size=7, seed=5)
+    assert torch.equal(state, torch.random.get_rng_state())
+    perm = torch.randperm(40)
+    b = mc_dropout_statistics(net, x[perm], n_samples=8, batch_size=40, seed=5)
+    torch.testing.assert_close(b.prob_mean, a.prob_mean[perm], rtol=0, atol=1e-6)
+    torch.testing.assert_close(b.feature_var, a.feature_var[perm], rtol=0, atol=1e-6)
+    assert (a.uncertainty > 0).all()  # the masks are random across passes
+    c = mc_dropout_statistics(net, x, n_samples=8, seed=6)
+    assert not torch.allclose(a.prob_mean, c.prob_mean)
+    assert all(not mod.training for mod in net.modules())  # modes restored
+
+
+def test_keyed_masks_follow_each_dropout_rule():
+    x = torch.randn(300, 4)
+    keys = row_keys(x, 0)
+    assert keys.unique().numel() == 300
+
+    class Probe(nn.Module):
+        def __init__(self, dropout, shape):
+            super().__init__()
+            self.dropout = dropout
+            self.shape = shape
+
+        def forward(self, rows):
+            out = self.dropout(torch.ones(rows.shape[0], *self.shape))
+            return out.flatten(1), out.flatten(1)
+
+    def one_pass(dropout, shape):
+        stats = mc_dropout_statistics(
+            Probe(dropout, shape), x, n_samples=1, activation=None, seed=1
+        )
+        return stats.feature_mean  # one pass: the dropout's output itself
+
+    elementwise = one_pass(nn.Dropout(0.3), (50,))
+    assert abs(float((elementwise == 0).float().mean()) - 0.3) < 0.02
+    torch.testing.assert_close(elementwise.unique(), torch.tensor([0.0, 1 / 0.7]))
+    channels = one_pass(nn.Dropout2d(0.5), (6, 3, 3))
+    per_channel = channels.reshape(300, 6, 9)
+    assert (per_channel.amin(-1) == per_channel.amax(-1)).all()  # whole channels
+    assert 0.3 < float((per_channel[:, :, 0] == 0).float().mean()) < 0.7
+    alpha = one_pass(nn.AlphaDropout(0.2), (40,))
+    torch.manual_seed(0)
+    reference = nn.AlphaDropout(0.2).train()(torch.ones(300, 40))
+    torch.testing.assert_close(alpha.unique(), reference.unique())  # same 2 values
+
+
+def test_keyed_masks_need_a_module():
+    with pytest.raises(ValueError, match=r"nn\.Module"):
+        mc_dropout_statistics(lambda b: (b, b), torch.zeros(3, 2), seed=0)
