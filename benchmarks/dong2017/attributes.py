@@ -83,6 +83,7 @@ from skimbalance.datasets import fetch_yeast_multilabel
 
 from ..harness import methods
 from ..harness.experiments import CVExperiment
+from ..harness.files import save_figure
 from ..harness.metrics import EXTRA_METRICS, METRICS, per_class_scores
 from ..harness.profile import Profile
 from ..harness.report import markdown_table, percent, write_csv
@@ -663,7 +664,7 @@ def plot_gain_vs_label_imbalance(table, label_names, path, title):
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    save_figure(fig, path, dpi=110)
     plt.close(fig)
     return path
 

@@ -45,6 +45,7 @@ from ..harness import methods
 from ..harness.ablation_report import paired_deltas
 from ..harness.data.protocols import PowerLawFeatures
 from ..harness.experiments import HoldoutExperiment
+from ..harness.files import save_figure
 from ..harness.profile import Profile
 from ..harness.report import markdown_table, write_csv
 from .attributes import yeast_experiment
@@ -225,7 +226,7 @@ def plot_ablation(records, experiments, path):
     ax.grid(alpha=0.3, axis="y")
     ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    save_figure(fig, path, dpi=110)
     plt.close(fig)
     return path
 

@@ -16,6 +16,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
+from .files import save_figure
+
 
 def tail_recall(record):
     """Mean recall of the smaller half of the classes (by training-set size).
@@ -146,7 +148,7 @@ def grouped_bars(groups, series, means, stds, path, title, ylabel, reference=Non
     ax.grid(axis="y", alpha=0.3)
     ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    save_figure(fig, path, dpi=110)
     plt.close(fig)
     return path
 
@@ -171,7 +173,7 @@ def lines(xs, series, means, stds, path, title, xlabel, ylabel):
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    save_figure(fig, path, dpi=110)
     plt.close(fig)
     return path
 

@@ -17,6 +17,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
+from .files import save_figure
 from .methods import METHODS
 from .report import cv_scores
 
@@ -80,7 +81,7 @@ def plot_recall_vs_class_size(records, rows, path, title):
         ax.set_ylabel("recall")
     fig.suptitle(title + f"  (grey: {BASELINE})", fontsize=10)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    save_figure(fig, path, dpi=110)
     plt.close(fig)
     return path
 
@@ -130,6 +131,6 @@ def plot_gain_vs_imbalance(records, experiments, rows, ratios, path, title):
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    save_figure(fig, path, dpi=110)
     plt.close(fig)
     return path

@@ -23,9 +23,12 @@ import json
 import math
 import os
 import platform
+import signal
 import subprocess
+import threading
 import time
 import warnings
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -36,7 +39,8 @@ from sklearn.preprocessing import LabelEncoder
 from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
 
-from .cache import RunCache, config_fingerprint
+from .cache import RunCache, config_fingerprint, read_json_lines
+from .files import write_text
 from .methods import METHODS, all_rows, make_row
 from .metrics import METRICS, run_scores
 from .paper import PAPERS, paper_rows
@@ -157,6 +161,36 @@ def resolve_epochs(net, n_train):
     return net
 
 
+@contextmanager
+def noticing_interrupts():
+    """Raise :class:`KeyboardInterrupt` after the block if Ctrl-C came during it.
+
+    skorch's ``fit`` catches :class:`KeyboardInterrupt`: it ends the training
+    early and returns the half-trained net, so a run interrupted during a fit
+    would otherwise finish, be scored and be cached as if it had trained in
+    full. The SIGINT handler is wrapped (in the main thread, where Python
+    delivers signals) to note the signal before the usual handler raises, and
+    the note is checked when the block returns.
+    """
+    seen = []
+    previous = signal.getsignal(signal.SIGINT)
+    watch = threading.current_thread() is threading.main_thread() and callable(previous)
+    if watch:
+
+        def note(signum, frame):
+            seen.append(signum)
+            previous(signum, frame)
+
+        signal.signal(signal.SIGINT, note)
+    try:
+        yield
+    finally:
+        if watch:
+            signal.signal(signal.SIGINT, previous)
+    if seen:
+        raise KeyboardInterrupt("interrupted during a run (not cached)")
+
+
 def execute(
     row,
     seed,
@@ -177,7 +211,7 @@ def execute(
     """
     make = make or make_row
     score = score or fit_and_score
-    with threadpool_limits(n_threads):
+    with threadpool_limits(n_threads), noticing_interrupts():
         torch.set_num_threads(n_threads)
         net = resolve_epochs(net, len(y_train))
         estimator = make(row, seed, **net)
@@ -309,84 +343,97 @@ def run_profile(
         from joblib import Parallel, delayed
 
         parallel = Parallel(n_jobs=jobs, return_as="generator_unordered")
-    for exp in exps:
-        for seed in range(n_seeds[exp.name]):
-            keys = {
-                (row, fold): (
-                    profile.name,
-                    exp.name,
-                    row,
-                    seed,
-                    fold,
-                    configs[exp.name, row],
-                )
-                for row in exp.rows
-                for fold in range(exp.n_folds)
-            }
-            if all(k in cache for k in keys.values()):  # no need to load the data
-                records += [cache.get(keys[row, fold]) for (row, fold) in keys]
-                bar.update(len(keys))
-                continue
-            kwargs = {"device": device} if exp.kind == "holdout" else {}
-            for fold, X_tr, y_tr, X_te, y_te in exp.splits(seed, **kwargs):
-                todo = []
-                for row in exp.rows:
-                    key = keys[row, fold]
-                    if key in cache:
-                        records.append(cache.get(key))
-                        bar.update()
-                    else:
-                        todo.append(row)
-                base = {
-                    "profile": profile.name,
-                    "suite": exp.suite,
-                    "experiment": exp.name,
-                    "kind": exp.kind,
-                    "seed": seed,
-                    "fold": fold,
-                }
-                args = (
-                    seed,
-                    nets[exp.name],
-                    n_threads,
-                    X_tr,
-                    y_tr,
-                    X_te,
-                    y_te,
-                    getattr(exp, "make_row", None),
-                    getattr(exp, "fit_and_score", None),
-                )
-                bar.set_postfix_str(f"{exp.name} seed {seed} fold {fold}")
-                if parallel is None:
-                    results = (execute(row, *args) for row in todo)
-                else:
-                    results = parallel(delayed(execute)(row, *args) for row in todo)
-                for row, result in results:
-                    record = (
-                        base
-                        | {
-                            "method": row,
-                            "config": configs[exp.name, row],
-                        }
-                        | result
-                        | provenance
-                        | {"finished_at": _utc_now()}
-                    )
-                    n_computed += 1
-                    cache.add(record)
-                    records.append(record)
-                    bar.update()
-    bar.close()
-    wall = time.perf_counter() - started
-    with (out / "invocations.jsonl").open("a") as f:
-        invocation = provenance | {
+
+    def log_invocation(interrupted):
+        # Appended whether the invocation finished or not: the report's
+        # provenance line counts the runs an interrupted one computed too.
+        entry = provenance | {
             "started_at": started_at,
             "finished_at": _utc_now(),
-            "wall_seconds": round(wall, 1),
+            "wall_seconds": round(time.perf_counter() - started, 1),
             "runs_computed": n_computed,
             "runs_from_cache": len(records) - n_computed,
         }
-        f.write(json.dumps(invocation) + "\n")
+        if interrupted:
+            entry["interrupted"] = interrupted
+        with (out / "invocations.jsonl").open("a") as f:
+            f.write(json.dumps(entry) + "\n")
+
+    try:
+        for exp in exps:
+            for seed in range(n_seeds[exp.name]):
+                keys = {
+                    (row, fold): (
+                        profile.name,
+                        exp.name,
+                        row,
+                        seed,
+                        fold,
+                        configs[exp.name, row],
+                    )
+                    for row in exp.rows
+                    for fold in range(exp.n_folds)
+                }
+                if all(k in cache for k in keys.values()):  # no need to load the data
+                    records += [cache.get(keys[row, fold]) for (row, fold) in keys]
+                    bar.update(len(keys))
+                    continue
+                kwargs = {"device": device} if exp.kind == "holdout" else {}
+                for fold, X_tr, y_tr, X_te, y_te in exp.splits(seed, **kwargs):
+                    todo = []
+                    for row in exp.rows:
+                        key = keys[row, fold]
+                        if key in cache:
+                            records.append(cache.get(key))
+                            bar.update()
+                        else:
+                            todo.append(row)
+                    base = {
+                        "profile": profile.name,
+                        "suite": exp.suite,
+                        "experiment": exp.name,
+                        "kind": exp.kind,
+                        "seed": seed,
+                        "fold": fold,
+                    }
+                    args = (
+                        seed,
+                        nets[exp.name],
+                        n_threads,
+                        X_tr,
+                        y_tr,
+                        X_te,
+                        y_te,
+                        getattr(exp, "make_row", None),
+                        getattr(exp, "fit_and_score", None),
+                    )
+                    bar.set_postfix_str(f"{exp.name} seed {seed} fold {fold}")
+                    if parallel is None:
+                        results = (execute(row, *args) for row in todo)
+                    else:
+                        results = parallel(delayed(execute)(row, *args) for row in todo)
+                    for row, result in results:
+                        record = (
+                            base
+                            | {
+                                "method": row,
+                                "config": configs[exp.name, row],
+                            }
+                            | result
+                            | provenance
+                            | {"finished_at": _utc_now()}
+                        )
+                        n_computed += 1
+                        cache.add(record)
+                        records.append(record)
+                        bar.update()
+    except BaseException as error:
+        log_invocation(f"{type(error).__name__}: {error}".rstrip(": "))
+        raise
+    finally:
+        bar.close()
+    log_invocation(False)
+    wall = time.perf_counter() - started
 
     # Plan order (cached and parallel runs arrive out of order).
     position = {}
@@ -420,15 +467,9 @@ def provenance_note(records, out):
     commits = sorted({r.get("commit", "unrecorded") for r in records})
     hosts = sorted({r.get("host", "unrecorded") for r in records})
     invocations = []
-    path = out / "invocations.jsonl"
-    if path.is_file():
-        for line in path.read_text().splitlines():
-            try:
-                entry = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            if entry.get("runs_computed"):
-                invocations.append(entry)
+    for entry in read_json_lines(out / "invocations.jsonl", what="invocation log"):
+        if entry.get("runs_computed"):
+            invocations.append(entry)
     text = f" Runs computed at commit(s) {', '.join(commits)} on {', '.join(hosts)}."
     if invocations:
         text += (
@@ -437,6 +478,11 @@ def provenance_note(records, out):
                 f"{e['started_at']} → {e['finished_at']}, {e['runs_computed']} runs, "
                 f"wall {e['wall_seconds']:.0f} s, commit {e['commit']}, "
                 f"device {e['device']}"
+                + (
+                    f", interrupted ({e['interrupted']})"
+                    if e.get("interrupted")
+                    else ""
+                )
                 for e in invocations
             )
             + (
@@ -622,7 +668,7 @@ def write_outputs(
         sections.append(
             "## Figures\n\n" + "\n".join(f"![{p.stem}]({p.name})" for p in drawn)
         )
-    (out / "summary.md").write_text("\n\n".join(sections) + "\n")
+    write_text(out / "summary.md", "\n\n".join(sections) + "\n")
     for (exp, method), errs in failures.items():
         echo(f"{exp} / {method}: failed in {len(errs)} run(s): {errs[0]}")
     echo(

@@ -28,6 +28,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..harness.cache import read_json_lines
+from ..harness.files import write_text
 from ..harness.runner import code_version
 
 OUT = Path(__file__).resolve().parent.parent / "results" / "clmle_settings"
@@ -197,8 +199,8 @@ def main(argv=None):
             print(json.dumps(record), flush=True)
             with (out / "runs.jsonl").open("a") as f:
                 f.write(json.dumps(record) + "\n")
-    records = [json.loads(line) for line in (out / "runs.jsonl").open()]
-    (out / "summary.md").write_text(summary_markdown(records))
+    records = read_json_lines(out / "runs.jsonl")
+    write_text(out / "summary.md", summary_markdown(records))
     print(summary_markdown(records))
 
 

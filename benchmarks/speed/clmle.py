@@ -30,6 +30,7 @@ import torch.nn.functional as F
 from skimbalance import CLMLEClassifier, CrossEntropyClassifier
 from skimbalance.neighbors.k_nearest_cluster import KNearestClusterRule, chunked_top_k
 
+from ..harness.files import atomic_open
 from .common import imbalanced_data, time_fit
 
 
@@ -178,7 +179,7 @@ def main(argv=None):
     md = [f"# CLMLEClassifier speed ({machine})\n"]
     if not args.skip_train:
         train_rows, setting = train_benchmark(args)
-        with open(out / f"speed_clmle_train{suffix}.csv", "w") as fh:
+        with atomic_open(out / f"speed_clmle_train{suffix}.csv") as fh:
             fh.write("quantity,value\n")
             for name, value in train_rows:
                 fh.write(f'"{name}",{value:.6g}\n')
@@ -194,7 +195,7 @@ def main(argv=None):
         for name, value in train_rows:
             print(f"{name:64s} {value:.4f}")
     pred_rows = predict_benchmark(args)
-    with open(out / f"speed_clmle_predict{suffix}.csv", "w") as fh:
+    with atomic_open(out / f"speed_clmle_predict{suffix}.csv") as fh:
         fh.write(
             "n_train,cluster_size,n_clusters,knc_seconds,knn_seconds,knn_over_knc\n"
         )
@@ -222,7 +223,7 @@ def main(argv=None):
                 *row
             )
         )
-    with open(out / f"speed_clmle{suffix}.md", "w") as fh:
+    with atomic_open(out / f"speed_clmle{suffix}.md") as fh:
         fh.write("\n".join(md))
 
 

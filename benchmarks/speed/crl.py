@@ -26,6 +26,7 @@ from sklearn.preprocessing import StandardScaler
 
 from skimbalance import CRLClassifier, CrossEntropyClassifier
 
+from ..harness.files import write_text
 from ..harness.report import write_csv
 
 VARIANTS = [
@@ -166,8 +167,9 @@ def main(argv=None):
     print(format_table(table))
     out = Path(args.out)
     write_csv(table, out / "speed_crl.csv")
-    (out / "speed_crl.md").write_text(
-        context + "\n\n" + format_table(table, markdown=True) + "\n"
+    write_text(
+        out / "speed_crl.md",
+        context + "\n\n" + format_table(table, markdown=True) + "\n",
     )
     return table
 

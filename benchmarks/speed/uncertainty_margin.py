@@ -24,6 +24,7 @@ import torch
 from skimbalance import CrossEntropyClassifier, UncertaintyMarginClassifier
 from skimbalance.classifiers.uncertainty_margin import curriculum_stage
 
+from ..harness.files import atomic_open
 from .common import imbalanced_data, time_fit
 
 
@@ -89,11 +90,11 @@ def main(argv=None):
     )
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    with open(out / "speed_uncertainty_margin.csv", "w") as fh:
+    with atomic_open(out / "speed_uncertainty_margin.csv") as fh:
         fh.write("quantity,value\n")
         for name, value in rows:
             fh.write(f'"{name}",{value:.6g}\n')
-    with open(out / "speed_uncertainty_margin.md", "w") as fh:
+    with atomic_open(out / "speed_uncertainty_margin.md") as fh:
         fh.write("# UncertaintyMarginClassifier: per-epoch time vs. cross-entropy\n\n")
         fh.write(f"{setting}; {machine}.\n\n")
         fh.write("| quantity | value |\n|---|---|\n")

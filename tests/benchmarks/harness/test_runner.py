@@ -158,9 +158,10 @@ def test_resume_from_the_cache(tmp_path, monkeypatch):
 
     # An interruption: 5 runs finished, the 6th line cut short.
     (tmp_path / "runs.jsonl").write_text("\n".join(lines[:5]) + "\n" + lines[5][:40])
-    third = runner.run_profile(
-        profile, out=tmp_path, progress=False, echo=lambda *a: None
-    )
+    with pytest.warns(UserWarning, match=r"skipped 1 unreadable line\(s\).*line 6"):
+        third = runner.run_profile(
+            profile, out=tmp_path, progress=False, echo=lambda *a: None
+        )
     assert len(calls) == n_runs - 5
     keys = ("experiment", "method", "seed", "fold", "balanced_accuracy")
     assert [[r[k] for k in keys] for r in third["records"][:5]] == [
