@@ -25,7 +25,10 @@ Protocol
 Rows (:data:`ATTRIBUTE_ROWS`)
     ``CE`` (the plain multi-task network, the papers' DeepID2 baseline);
     ``Over-sampling + CE`` and ``Down-sampling + CE``; ``CE
-    (cost-sensitive)`` (``class_weight="balanced"``, per label); ``CRL(C)``,
+    (cost-sensitive)`` (``class_weight="balanced"``, per label); the
+    long-tail baselines of :data:`benchmarks.harness.methods.MODERN_BASELINES`
+    (logit-adjusted, LDAM-DRW, focal, class-balanced and class-balanced focal
+    CE, each per label of the multi-task head); ``CRL(C)``,
     ``CRL(I)``; ``CLMLE``; ``Uncertainty margin``; and ``CE (per label)``,
     the control of the two sampling rows.
 
@@ -84,6 +87,7 @@ from skimbalance.datasets import fetch_yeast_multilabel
 from ..harness import methods
 from ..harness.experiments import CVExperiment
 from ..harness.files import save_figure
+from ..harness.methods import MODERN_BASELINES
 from ..harness.metrics import EXTRA_METRICS, METRICS, per_class_scores
 from ..harness.profile import Profile
 from ..harness.report import markdown_table, percent, write_csv
@@ -246,6 +250,7 @@ ATTRIBUTE_ROWS = (
     "Down-sampling + CE",
     "CE (per label)",
     "CE (cost-sensitive)",
+    *MODERN_BASELINES,
     "CRL(C)",
     "CRL(I)",
     "CLMLE",

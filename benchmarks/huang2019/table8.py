@@ -31,7 +31,9 @@ Here:
   both hard and, in a fixed order, could always be the rarest);
 - rows: "Triplet+" (:func:`benchmarks.baselines.triplet.triplet_plus`), CE + CRL (the
   registry's ``CRL(I)``, Dong et al.'s best variant), CLMLE, the uncertainty
-  margin method, plain CE;
+  margin method, plain CE, and the long-tail baselines of
+  :data:`benchmarks.harness.methods.MODERN_BASELINES` (logit-adjusted, LDAM-DRW,
+  focal, class-balanced and class-balanced focal CE);
 - balanced baseline: for every (data set, γ) a second experiment draws a
   class-balanced training set of the *same total size* from the full training
   pool (``n // C`` per class, the remainder spread over randomly chosen
@@ -67,7 +69,7 @@ from ..baselines.triplet import TRIPLET_PLUS, triplet_plus
 from ..harness.data.features import DEFAULT_IMAGE_SIZE
 from ..harness.data.protocols import image_features
 from ..harness.experiments import HoldoutExperiment
-from ..harness.methods import all_rows
+from ..harness.methods import MODERN_BASELINES, all_rows
 from ..harness.plots import plot_recall_vs_class_size
 from ..harness.profile import Profile
 from ..harness.report import markdown_table, write_csv
@@ -82,7 +84,14 @@ DATASETS = {
 #: The paper's two settings of the power law (smaller: more imbalanced).
 GAMMAS = (1.0, 0.5)
 #: Rows trained on the power-law training sets, in table order.
-ROWS = (TRIPLET_PLUS, "CRL(I)", "CLMLE", "Uncertainty margin", "CE")
+ROWS = (
+    TRIPLET_PLUS,
+    "CRL(I)",
+    "CLMLE",
+    "Uncertainty margin",
+    "CE",
+    *MODERN_BASELINES,
+)
 #: Rows trained on the class-balanced sets of the same size.
 BALANCED_ROWS = ("CE", "CRL(I)")
 #: What the table calls our rows.
@@ -92,6 +101,7 @@ ROW_LABELS = {
     "CLMLE": "CLMLE",
     "Uncertainty margin": "Uncertainty margin",
     "CE": "CE",
+    **{name: name for name in MODERN_BASELINES},
 }
 BALANCED_LABELS = {
     "CE": "Balanced baseline (CE)",

@@ -51,3 +51,25 @@ def test_crl_with_a_logit_adjusted_ce_term_fits():
     assert row[-1].loss == "logit_adjusted"
     proba = row.fit(X, y).predict_proba(X)
     assert np.isfinite(proba).all()
+
+
+def test_modern_baselines_are_rows_of_table8_and_the_attribute_table():
+    from benchmarks.dong2017 import attributes
+    from benchmarks.huang2019 import table8
+
+    assert set(MODERN_BASELINES) <= set(table8.ROWS)
+    assert all(table8.ROW_LABELS[name] == name for name in MODERN_BASELINES)
+    assert set(MODERN_BASELINES) <= set(attributes.ATTRIBUTE_ROWS)
+
+
+@pytest.mark.parametrize("name", MODERN_BASELINES)
+def test_modern_rows_fit_multi_label_targets(name):
+    # The attribute table's yeast target is a 0/1 indicator matrix.
+    from benchmarks.dong2017.attributes import make_row as attribute_row
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(96, 6))
+    Y = np.column_stack([X[:, 0] > 1.0, X[:, 1] > 0.0, X[:, 2] > 1.5]).astype(int)
+    row = attribute_row(name, 0, max_epochs=2, hidden_layer_sizes=(8,), batch_size=32)
+    pred = row.fit(X, Y).predict(X)
+    assert pred.shape == Y.shape and set(np.unique(pred)) <= {0, 1}

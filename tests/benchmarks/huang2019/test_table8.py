@@ -230,6 +230,11 @@ def test_profiles_cover_the_issue():
         "CLMLE",
         "Uncertainty margin",
         "CE",
+        "CE (logit-adjusted)",
+        "CE (LDAM-DRW)",
+        "CE (focal)",
+        "CE (class-balanced)",
+        "CE (class-balanced focal)",
     } == set(ROWS)
     assert all(
         e.rows == BALANCED_ROWS
