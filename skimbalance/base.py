@@ -453,7 +453,17 @@ class BaseDeepClassifier(ClassifierMixin, BaseEstimator):
                 "index": np.arange(X.shape[0], dtype=np.int64),
             }
             try:
-                self.net_.fit(inputs, y_enc)
+                # skorch's ``fit`` would initialise the net a second time and
+                # say so at ``verbose >= 1`` ("Re-initializing module ...").
+                # The second draw of the weights is kept, silently, so that a
+                # given random_state gives the same network as before; then
+                # ``partial_fit`` trains it (``fit`` minus the initialisation).
+                verbose, self.net_.verbose = self.net_.verbose, 0
+                try:
+                    self.net_.initialize()
+                finally:
+                    self.net_.verbose = verbose
+                self.net_.partial_fit(inputs, y_enc)
                 self._on_fit_end(ctx)
             except Exception:
                 del self.net_  # a failed fit leaves no usable (e.g. NaN) network

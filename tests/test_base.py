@@ -16,7 +16,12 @@ from sklearn.preprocessing import StandardScaler
 from skorch.callbacks import Callback
 from torch import nn
 
-from skimbalance import CrossEntropyClassifier
+from skimbalance import (
+    CLMLEClassifier,
+    CRLClassifier,
+    CrossEntropyClassifier,
+    UncertaintyMarginClassifier,
+)
 
 FAST = dict(
     hidden_layer_sizes=(32,), embedding_dim=8, max_epochs=4, lr=1e-2, batch_size=32
@@ -334,3 +339,45 @@ def test_fit_on_gpu_then_load_on_cpu_only_process(tmp_path, imbalanced):
     )
     assert out.returncode == 0, out.stderr
     assert "loaded on cpu" in out.stdout
+
+
+@pytest.mark.parametrize(
+    "Estimator",
+    [
+        CrossEntropyClassifier,
+        CRLClassifier,
+        CLMLEClassifier,
+        UncertaintyMarginClassifier,
+    ],
+)
+def test_verbose_fit_prints_no_reinitialisation(Estimator, capsys):
+    # Issue 16, item 6: the net is built initialised, and skorch's fit said
+    # "Re-initializing module / criterion / optimizer." on every fit.
+    X, y = make_classification(n_samples=80, n_features=6, random_state=0)
+    Estimator(max_epochs=2, hidden_layer_sizes=(8,), verbose=1, random_state=0).fit(
+        X, y
+    )
+    out = capsys.readouterr().out
+    assert "Re-initializing" not in out
+    assert "train_loss" in out  # the epoch table is still printed
+
+
+@pytest.mark.parametrize(
+    "Estimator",
+    [
+        CrossEntropyClassifier,
+        CRLClassifier,
+        CLMLEClassifier,
+        UncertaintyMarginClassifier,
+    ],
+)
+def test_subset_invariance_at_the_default_width(Estimator):
+    # Issue 16, item 8: the common checks run narrow networks; at the default
+    # width a row's decision_function depended on the rows predicted with it
+    # (float32 kernels chosen by batch size). Prediction chunks are padded to
+    # one size, so every row goes through the same kernels.
+    from sklearn.utils.estimator_checks import check_methods_subset_invariance
+
+    check_methods_subset_invariance(
+        Estimator.__name__, Estimator(max_epochs=2, random_state=0)
+    )
