@@ -11,6 +11,7 @@
 import math
 
 import matplotlib
+import matplotlib.lines
 import matplotlib.ticker
 
 matplotlib.use("Agg")
@@ -43,8 +44,29 @@ def class_points(records, method):
     return np.array([np.mean(v, axis=0) for v in groups.values()])
 
 
+#: Colours of the recall panels: the CE reference, the library's methods, the
+#: other baselines.
+COLOURS = {"reference": "0.75", "method": "C3", "baseline": "C0"}
+
+
+def recall_limits(point_sets):
+    """The y range of the recall panels: the data's, padded, never past [0, 1].
+
+    A fixed 0-1 axis squeezes recalls that all lie in 0.35-1 into the top
+    two thirds of every panel.
+    """
+    values = np.concatenate([p[:, 1] for p in point_sets if len(p)] or [[0.0, 1.0]])
+    low, high = float(values.min()), float(values.max())
+    pad = max(0.03, 0.05 * (high - low))
+    return max(-0.03, low - pad), min(1.03, high + pad)
+
+
 def plot_recall_vs_class_size(records, rows, path, title):
-    """One panel per row: recall of each class against its training-set size."""
+    """One panel per row: recall of each class against its training-set size.
+
+    The y axis spans the recalls drawn (see :func:`recall_limits`); a legend
+    says what the colours are.
+    """
     rows = [row for row in rows if any(r["method"] == row for r in records)]
     if not rows:
         return None
@@ -59,19 +81,22 @@ def plot_recall_vs_class_size(records, rows, path, title):
         squeeze=False,
     )
     reference = class_points(records, BASELINE)
+    points_of = {row: class_points(records, row) for row in rows}
+    limits = recall_limits([reference, *points_of.values()])
     for ax, row in zip(axes.flat, rows, strict=False):
         if len(reference) and row != BASELINE:
-            ax.scatter(*reference.T, s=12, color="0.75", label=BASELINE)
-        points = class_points(records, row)
+            ax.scatter(*reference.T, s=12, color=COLOURS["reference"])
+        points = points_of[row]
         if len(points):
-            ax.scatter(*points.T, s=14, color="C3" if row in METHODS else "C0")
+            kind = "method" if row in METHODS else "baseline"
+            ax.scatter(*points.T, s=14, color=COLOURS[kind])
         else:
             ax.text(0.5, 0.5, "failed", ha="center", transform=ax.transAxes)
         ax.set_title(row, fontsize=9)
         ax.set_xscale("log")
         # Minor log ticks ("2x10^3 3x10^3 ...") overlap in small panels.
         ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
-        ax.set_ylim(-0.03, 1.03)
+        ax.set_ylim(*limits)
         ax.grid(alpha=0.3)
     for ax in axes.flat[len(rows) :]:
         ax.set_visible(False)
@@ -79,8 +104,19 @@ def plot_recall_vs_class_size(records, rows, path, title):
         ax.set_xlabel("training samples of the class")
     for ax in axes[:, 0]:
         ax.set_ylabel("recall")
-    fig.suptitle(title + f"  (grey: {BASELINE})", fontsize=10)
-    fig.tight_layout()
+    fig.suptitle(title, fontsize=10)
+    handles = [
+        matplotlib.lines.Line2D(
+            [], [], ls="", marker="o", ms=5, color=COLOURS[kind], label=label
+        )
+        for kind, label in (
+            ("method", "a method of the library"),
+            ("baseline", "a baseline"),
+            ("reference", f"{BASELINE} (in every panel, for reference)"),
+        )
+    ]
+    fig.legend(handles=handles, loc="lower center", ncol=3, fontsize=8, frameon=False)
+    fig.tight_layout(rect=(0, 0.06 if n_rows > 1 else 0.1, 1, 1))
     save_figure(fig, path, dpi=110)
     plt.close(fig)
     return path

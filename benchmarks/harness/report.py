@@ -23,18 +23,28 @@ from .metrics import PER_CLASS
 #: Metrics of the tabular suite, in table order.
 SUITE_METRICS = ("balanced_accuracy", "g_mean", "macro_f1")
 
+#: One name per metric, in every table and on the console. The scalar G-mean
+#: and IBA of a run (the geometric mean of the class recalls) and Khan et al.'s
+#: per-class one-vs-rest G-mean and IBA (then averaged over classes) are
+#: different numbers, so they carry different names.
 LABELS = {
     "accuracy": "Accuracy",
     "balanced_accuracy": "Balanced accuracy",
     "macro_f1": "Macro F1",
-    "g_mean": "G-mean",
-    "iba": "IBA",
+    "g_mean": "G-mean (multi-class)",
+    "iba": "IBA (multi-class)",
     "precision": "Precision",
     "f1": "F1",
     "recall": "Recall",
-    "g_mean_ovr": "G-Mean",
-    "iba_ovr": "IBA",
+    "g_mean_ovr": "G-mean (one-vs-rest)",
+    "iba_ovr": "IBA (one-vs-rest)",
 }
+
+#: Fewer data sets than this: no Friedman / Nemenyi statistics. Their
+#: chi-square and studentized-range approximations need about ten data sets
+#: (Demšar, JMLR 2006, Sec. 3.2.2); over three they print numbers that mean
+#: nothing.
+MIN_DATASETS_FOR_RANK_TESTS = 10
 
 
 # --------------------------------------------------------------- generic
@@ -77,7 +87,10 @@ def write_csv(rows, path, fieldnames=None):
 def _cell(row, metric):
     if np.isnan(row[metric]):
         return "failed"
-    return f"{100 * row[metric]:.1f} ± {100 * row[metric + '_std']:.1f}"
+    cell = f"{100 * row[metric]:.1f} ± {100 * row[metric + '_std']:.1f}"
+    if row.get("errors"):
+        cell += f" ({row['errors']}/{row['runs']} failed)"
+    return cell
 
 
 def markdown_table(header, body):
@@ -89,7 +102,7 @@ def markdown_table(header, body):
 
 def format_table(summary, metrics, markdown=False):
     """The summary as text: ``mean ± std`` per metric (in %), fit time in seconds."""
-    header = ["method", *metrics, "fit s"]
+    header = ["method", *(LABELS.get(m, m) for m in metrics), "fit s"]
     body = [
         [
             row["method"],
@@ -191,13 +204,16 @@ def table5_markdown(records, rows, paper=None, paper_label=None):
         What the paper rows are called.
     """
     header = ["Method", *(LABELS[m] for m in ("accuracy", *PER_CLASS)), "fit s"]
-    body = []
+    body, notes = [], []
     for row in rows:
         runs = [r for r in records if r["method"] == row]
         if not runs:
             continue
         fit = [r["fit_seconds"] for r in runs if not r.get("error")]
         body.append([row, *table5_cells(runs), f"{np.mean(fit):.1f}" if fit else "—"])
+        note = failure_note(row, runs)
+        if note:
+            notes.append(note)
         if paper and row in paper:
             name, (acc, *spreads) = paper[row]
             body.append(
@@ -205,15 +221,63 @@ def table5_markdown(records, rows, paper=None, paper_label=None):
                 + [f"*{m:.1f} ± {s:.1f}*" for m, s in spreads]
                 + [""]
             )
-    return markdown_table(header, body)
+    table = markdown_table(header, body)
+    if notes:
+        table += "\n\n" + "\n".join(notes)
+    return table
+
+
+#: What some errors of the samplers mean, printed with them (fragment: why).
+FAILURE_EXPLANATIONS = {
+    "No samples will be generated with the provided ratio settings": (
+        "ADASYN spreads the samples a class needs over that class's samples in "
+        "proportion to their other-class neighbours and rounds each share; a "
+        "class that needs only one or two samples (a class almost as large as "
+        "the largest, as in the digits protocol, where classes of 89 and 90 are "
+        "brought to 91) rounds to none, and imbalanced-learn raises rather than "
+        "generate nothing"
+    ),
+}
+
+
+def failure_note(row, runs):
+    """``"- row: failed in k of n runs: first error"``, or "" when none failed.
+
+    Printed under the table that shows the row, so that a "failed" cell says
+    why where it is read.
+    """
+    errors = [r["error"] for r in runs if r.get("error")]
+    if not errors:
+        return ""
+    note = f"- {row}: failed in {len(errors)} of {len(runs)} run(s): {errors[0]}"
+    for fragment, why in FAILURE_EXPLANATIONS.items():
+        if fragment in errors[0]:
+            note += f" ({why})."
+    return note
 
 
 # ------------------------------------------------------------ CV suites
+def cv_failures(records, experiments, rows):
+    """Failed and total runs of each (data set, row): two int arrays."""
+    failed = np.zeros((len(experiments), len(rows)), dtype=int)
+    total = np.zeros_like(failed)
+    index = {e: i for i, e in enumerate(experiments)}
+    column = {r: j for j, r in enumerate(rows)}
+    for r in records:
+        i, j = index.get(r["experiment"]), column.get(r["method"])
+        if i is None or j is None:
+            continue
+        total[i, j] += 1
+        failed[i, j] += bool(r.get("error"))
+    return failed, total
+
+
 def cv_scores(records, experiments, rows, metric):
     """Mean of ``metric`` over the runs of each (data set, row).
 
     Returns an array of shape (n_experiments, n_rows), NaN where a row has no
-    successful run on a data set.
+    successful run on a data set (a row that failed in some runs only is the
+    mean of the others; :func:`cv_failures` counts them).
     """
     scores = np.full((len(experiments), len(rows)), np.nan)
     for i, exp in enumerate(experiments):
@@ -279,11 +343,12 @@ def suite_markdown(records, experiments, rows, descriptions):
     parts = []
     rank_rows = {}
     tests = {}
+    failed, total = cv_failures(records, order, rows)
     for metric in SUITE_METRICS:
         scores = cv_scores(records, order, rows, metric)
         ranks, mean_ranks = average_ranks(scores)
         rank_rows[metric] = mean_ranks
-        if len(order) >= 2 and len(rows) >= 3:
+        if len(order) >= MIN_DATASETS_FOR_RANK_TESTS and len(rows) >= 3:
             tests[metric] = friedman_test(ranks)
         header = ["data set", "IR", *rows]
         body = []
@@ -297,7 +362,8 @@ def suite_markdown(records, experiments, rows, descriptions):
                     if best is not None and v == best
                     else percent(v)
                 )
-                for v in scores[i]
+                + (f" ({failed[i, j]}/{total[i, j]} failed)" if failed[i, j] else "")
+                for j, v in enumerate(scores[i])
             ]
             body.append([name, f"{descriptions[name]['imbalance_ratio']:.1f}", *cells])
         body.append(["**average rank**", "", *(f"{r:.2f}" for r in mean_ranks)])
@@ -325,4 +391,15 @@ def suite_markdown(records, experiments, rows, descriptions):
     )
     if lines:
         summary += "\n\n" + "\n".join(lines)
+    elif len(order) < MIN_DATASETS_FOR_RANK_TESTS:
+        summary += (
+            f"\n\nNo Friedman or Nemenyi test: {len(order)} data set(s) are too few "
+            f"for them (at least {MIN_DATASETS_FOR_RANK_TESTS}; Demšar, 2006); "
+            "the ranks are descriptive only."
+        )
+    if failed.any():
+        summary += (
+            "\n\nA cell marked (k/n failed) is the mean of the runs that did not "
+            "fail; the errors are listed under Failed runs."
+        )
     return summary, "\n\n".join(parts), {"ranks": rank_rows, "tests": tests}
