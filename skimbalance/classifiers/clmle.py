@@ -1,4 +1,13 @@
-"""Cluster-based Large Margin Local Embedding (Huang et al., TPAMI) as an estimator."""
+"""Cluster-based Large Margin Local Embedding (Huang et al., TPAMI) as an estimator.
+
+Layout: the method's reusable parts live in their own modules (the equal-size
+clustering in :mod:`skimbalance.cluster`, the loss in :mod:`skimbalance.losses`,
+the cluster-based batches in :mod:`skimbalance.samplers`, the k-nearest-cluster
+rule in :mod:`skimbalance.neighbors`). This module holds the estimator and the
+private training plumbing that ties them together for it: the criterion, the
+warm-up/cluster batch switch and the clustering schedule callback, which share
+mutable state (stage, assignments, samplers) and are pickled with a fitted net.
+"""
 
 import numbers
 import time
