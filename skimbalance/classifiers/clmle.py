@@ -1,4 +1,13 @@
-"""Cluster-based Large Margin Local Embedding (Huang et al., TPAMI) as an estimator."""
+"""Cluster-based Large Margin Local Embedding (Huang et al., TPAMI) as an estimator.
+
+Layout: the method's reusable parts live in their own modules (the equal-size
+clustering in :mod:`skimbalance.cluster`, the loss in :mod:`skimbalance.losses`,
+the cluster-based batches in :mod:`skimbalance.samplers`, the k-nearest-cluster
+rule in :mod:`skimbalance.neighbors`). This module holds the estimator and the
+private training plumbing that ties them together for it: the criterion, the
+warm-up/cluster batch switch and the clustering schedule callback, which share
+mutable state (stage, assignments, samplers) and are pickled with a fitted net.
+"""
 
 import numbers
 import time
@@ -81,6 +90,11 @@ class CLMLECriterion(nn.Module):
         Inverse temperature of the loss's log-sum-exp (1 is Eq. 9 as printed).
     cost_sensitive : bool
         Inverse in-batch class-frequency weighting (Sec. 3.3).
+    normalize_centroids : bool, default=True
+        Unit-norm in-batch centroids (``False``: the plain mean of Sec. 3.3).
+    renormalize_cost_weights : bool, default=True
+        Divide the cost-sensitive weights by their sum (``False``: the literal
+        ``B / n_c`` weights).
 
     References
     ----------
@@ -103,12 +117,23 @@ class CLMLECriterion(nn.Module):
     (torch.Size([]), ['clmle_loss'])
     """
 
-    def __init__(self, margin_between, margin_within, *, scale, cost_sensitive):
+    def __init__(
+        self,
+        margin_between,
+        margin_within,
+        *,
+        scale,
+        cost_sensitive,
+        normalize_centroids=True,
+        renormalize_cost_weights=True,
+    ):
         super().__init__()
         self.margin_between = margin_between
         self.margin_within = margin_within
         self.scale = scale
         self.cost_sensitive = cost_sensitive
+        self.normalize_centroids = normalize_centroids
+        self.renormalize_cost_weights = renormalize_cost_weights
         self.stage = "warmup"
         self.cluster_of = None
         self.samplers = []
@@ -132,6 +157,8 @@ class CLMLECriterion(nn.Module):
                 scale=self.scale,
                 cost_sensitive=self.cost_sensitive,
                 sample_weight=None if weight is None else weight[:, t],
+                normalize_centroids=self.normalize_centroids,
+                renormalize_cost_weights=self.renormalize_cost_weights,
             )
             total = total + out.loss
             if self.training and self.samplers:
@@ -233,6 +260,8 @@ class ClusterSchedule(Callback):
         Seed of the clusterings and of the batch samplers.
     batch_size : int
         Rows per chunk when embedding the training set.
+    assignment : {"deferred_acceptance", "auction"}, default="deferred_acceptance"
+        Assignment step of the equal-size k-means.
 
     Examples
     --------
@@ -259,6 +288,7 @@ class ClusterSchedule(Callback):
         cluster_sampling,
         seed,
         batch_size,
+        assignment="deferred_acceptance",
     ):
         self.X = X
         self.y = y
@@ -270,6 +300,7 @@ class ClusterSchedule(Callback):
         self.cluster_sampling = cluster_sampling
         self.seed = seed
         self.batch_size = batch_size
+        self.assignment = assignment
 
     def initialize(self):
         self.samplers_ = []
@@ -305,6 +336,7 @@ class ClusterSchedule(Callback):
                 self.cluster_size,
                 random_state=gen,
                 previous=previous[t],
+                assignment=self.assignment,
             )
             for t in range(self.y.shape[1])
         ]
@@ -444,6 +476,22 @@ class CLMLEClassifier(
     cost_sensitive : bool, default=True
         Scale each sample's loss by the inverse frequency of its class in
         the batch (the paper); ``False`` for the ablation.
+    renormalize_cost_weights : bool, default=True
+        Divide the cost-sensitive weights by their sum, so that a batch's
+        loss is the mean over its classes of their mean sample loss.
+        ``False``: the literal weights ``B / n_c`` of Sec. 3.3 with Eq. 9's
+        ``1 / (Ml)``, the *sum* over the classes of the batch, whose scale
+        changes with the number of classes in the batch (see the user guide).
+    normalize_centroids : bool, default=True
+        Unit-norm in-batch centroids in the loss. ``False``: the plain
+        in-batch mean ``sum_i f_i / 20`` that Sec. 3.3 writes (see the user
+        guide).
+    cluster_assignment : {{"deferred_acceptance", "auction"}}, default="deferred_acceptance"
+        Assignment step of the equal-size spherical k-means.
+        ``"deferred_acceptance"``: a stable matching, fast but a few percent
+        below the optimum of Eq. 6 for the current centroids. ``"auction"``:
+        the optimal capacitated assignment (to within ``1e-9`` per point),
+        tens of times slower (see the user guide).
     knc_algorithm : {{"torch", "kd_tree", "ball_tree", "brute"}}, default="torch"
         Nearest-centroid search of the k-nearest-cluster rule.
 {SHARED_PARAMETERS_DOC}
@@ -509,6 +557,9 @@ class CLMLEClassifier(
         "n_cluster_rounds": [Interval(numbers.Integral, 1, None, closed="left")],
         "cluster_sampling": [StrOptions({"hardest", "uniform"})],
         "cost_sensitive": ["boolean"],
+        "renormalize_cost_weights": ["boolean"],
+        "normalize_centroids": ["boolean"],
+        "cluster_assignment": [StrOptions({"auction", "deferred_acceptance"})],
         "knc_algorithm": [StrOptions({"torch", "kd_tree", "ball_tree", "brute"})],
     }
 
@@ -528,6 +579,9 @@ class CLMLEClassifier(
         n_cluster_rounds=5,
         cluster_sampling="hardest",
         cost_sensitive=True,
+        renormalize_cost_weights=True,
+        normalize_centroids=True,
+        cluster_assignment="deferred_acceptance",
         knc_algorithm="torch",
         hidden_layer_sizes=(512, 512),
         dropout=0.5,
@@ -562,6 +616,9 @@ class CLMLEClassifier(
         self.n_cluster_rounds = n_cluster_rounds
         self.cluster_sampling = cluster_sampling
         self.cost_sensitive = cost_sensitive
+        self.renormalize_cost_weights = renormalize_cost_weights
+        self.normalize_centroids = normalize_centroids
+        self.cluster_assignment = cluster_assignment
         self.knc_algorithm = knc_algorithm
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes,
@@ -608,6 +665,8 @@ class CLMLEClassifier(
             torch.as_tensor(a2, dtype=torch.float32),
             scale=float(self.scale),
             cost_sensitive=bool(self.cost_sensitive),
+            normalize_centroids=bool(self.normalize_centroids),
+            renormalize_cost_weights=bool(self.renormalize_cost_weights),
         )
 
     def _embed_batch_size(self):
@@ -632,6 +691,7 @@ class CLMLEClassifier(
             cluster_sampling=self.cluster_sampling,
             seed=int(ctx.seed),
             batch_size=self._embed_batch_size(),
+            assignment=self.cluster_assignment,
         )
         return [("cluster_schedule", schedule)]
 
@@ -660,6 +720,7 @@ class CLMLEClassifier(
                 int(self.cluster_size),
                 random_state=gen,
                 previous=previous[t],
+                assignment=self.cluster_assignment,
             )
             c = cs.centroids.detach().cpu()
             codes = cs.cluster_labels.detach().cpu()

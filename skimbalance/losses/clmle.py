@@ -23,11 +23,18 @@ Choices where the paper is open (documented in the user guide):
   same class in the batch) is 0: the sum in the denominator of Eq. 9 is empty and no
   pair exists to separate.
 * The centroids are the in-batch means of the sampled members (Sec. 3.3,
-  ``mu_hat_m``), normalised as in Eq. 7; gradients flow through them by default
-  (``detach_centroids=False``), since they are functions of the batch features.
+  ``mu_hat_m = sum f_i / 20``), normalised as in Eq. 7 by default
+  (``normalize_centroids=True``); the text of Sec. 3.3 and the margin derivation of
+  Sec. 3.2 ("each unnormalized cluster centroid ... has unit norm" only once the
+  cluster has collapsed) describe the plain mean, ``normalize_centroids=False``.
+  Gradients flow through them by default (``detach_centroids=False``), since they
+  are functions of the batch features.
 * Cost-sensitivity (Sec. 3.3): each sample's loss is scaled by the inverse frequency
-  of its class in the batch, normalised so that the weights average one; the loss is
-  then the mean over the classes present of their mean sample loss.
+  of its class in the batch. By default the weights are divided by their sum, so
+  that the loss is the mean over the classes present of their mean sample loss;
+  ``renormalize_cost_weights=False`` is the literal form, ``B / n_c`` weights and
+  the ``1/(Ml)`` of Eq. 9, i.e. the sum over the classes present (twice the default
+  with two classes in the batch, three times with three).
 * ``scale`` (default 1, i.e. Eq. 9 as printed) generalises the log-sum-exp to
   ``(1/s) log sum_k e^{s f^T mu_k}``. As printed, Eq. 9 compares cosines in ``[-1, 1]``
   with a log-sum-exp over several clusters, which is at least ``max_k s_k`` plus up to
@@ -35,8 +42,8 @@ Choices where the paper is open (documented in the user guide):
   log-sum-exp tend to the maximum and the hinge exactly "the nearest other cluster is
   ``a`` less similar than the own one", the geometry from which the paper derives the
   margin bounds. Dividing by ``s`` keeps margins in cosine units. In our experiments
-  (see the user guide) ``s = 1`` trained poorly and ``s = 8`` well;
-  :class:`skimbalance.CLMLEClassifier` defaults to 8.
+  (see the user guide) ``s = 1`` trained poorly and ``s`` of 16 to 64 well;
+  :class:`skimbalance.CLMLEClassifier` defaults to 32.
 * The margin upper bounds (Sec. 3.2) are ``a1_max = 1 - cos(2 pi / C)`` and
   ``a2_max(c) = 1 - cos(min(2 pi L_c / L, pi))``: the angle between two points of an
   arc of length ``2 pi L_c / L`` on the unit circle is at most ``pi``, hence the
@@ -189,6 +196,8 @@ def clmle_loss(
     cost_sensitive: bool = True,
     sample_weight: Tensor | None = None,
     detach_centroids: bool = False,
+    normalize_centroids: bool = True,
+    renormalize_cost_weights: bool = True,
 ) -> CLMLELossOutput:
     """CLMLE loss of a cluster-based batch (Eq. 9 of Huang et al.).
 
@@ -212,13 +221,26 @@ def clmle_loss(
         Inverse temperature ``s`` of the log-sum-exp; 1 is Eq. 9 as printed (see the
         module docstring).
     cost_sensitive : bool, default=True
-        Scale each sample's loss by the inverse frequency of its class in the batch
-        (weights normalised to average one); ``False`` gives the plain mean.
+        Scale each sample's loss by the inverse frequency of its class in the batch;
+        ``False`` gives the plain mean.
     sample_weight : Tensor of shape (batch_size,), optional
-        Extra non-negative weights; the loss is the weighted mean with weights
-        ``cost * sample_weight``.
+        Extra non-negative weights, multiplying the cost-sensitive ones.
     detach_centroids : bool, default=False
         Stop gradients through the in-batch centroids.
+    normalize_centroids : bool, default=True
+        Use the unit-norm in-batch centroid ``mu_m / ||mu_m||`` (as Eq. 7 does for
+        the clustering). ``False``: the plain in-batch mean
+        ``mu_hat_m = sum_i f_i / n_m``, as Sec. 3.3 writes it; its norm is below one
+        unless the cluster's batch samples coincide.
+    renormalize_cost_weights : bool, default=True
+        With the weights ``w_i`` (cost times ``sample_weight``), ``True`` returns
+        ``sum_i w_i l_i / sum_i w_i``: with cost-sensitivity alone, the mean over
+        the classes present of their mean sample loss. ``False`` returns the
+        paper's literal ``(1/B) sum_i (B / n_c(i)) l_i`` (the inverse class
+        frequency ``B / n_c`` of Sec. 3.3 and the ``1/(Ml)`` of Eq. 9), times the
+        sample weights: the *sum* over the classes present of their mean sample
+        loss, which grows with the number of classes in the batch. Without
+        cost-sensitivity both give the (weighted) mean.
 
     Returns
     -------
@@ -265,7 +287,11 @@ def clmle_loss(
 
     sums = torch.zeros(n_clu, f.shape[1], dtype=f.dtype, device=f.device)
     sums = sums.index_add(0, inverse, f)
-    centroids = F.normalize(sums, dim=1)
+    if normalize_centroids:
+        centroids = F.normalize(sums, dim=1)
+    else:
+        members = torch.bincount(inverse, minlength=n_clu).to(f.dtype)
+        centroids = sums / members.unsqueeze(1)
     if detach_centroids:
         centroids = centroids.detach()
     sim = f @ centroids.T  # (batch, n_clu)
@@ -306,8 +332,11 @@ def clmle_loss(
         if sw.numel() != batch:
             raise ValueError("sample_weight needs one entry per embedding row.")
         weights = weights * sw
-    total = weights.sum()
-    loss = (weights * sample_losses).sum() / torch.clamp(total, min=1e-12)
+    if cost_sensitive and not renormalize_cost_weights:
+        loss = (weights * sample_losses).sum()
+    else:
+        total = weights.sum()
+        loss = (weights * sample_losses).sum() / torch.clamp(total, min=1e-12)
 
     counts = torch.bincount(inverse, minlength=n_clu).to(f.dtype)
     cluster_losses = torch.zeros(n_clu, dtype=f.dtype, device=f.device)

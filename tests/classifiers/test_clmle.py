@@ -150,6 +150,9 @@ def test_reproducible_and_global_rng_untouched():
         {"margin_between": 0.3, "margin_within": 0.1, "scale": 1.0},
         {"knc_algorithm": "ball_tree"},
         {"warmup_epochs": 6},
+        {"cluster_assignment": "auction"},
+        {"normalize_centroids": False},
+        {"renormalize_cost_weights": False},
     ],
 )
 def test_options_run(params):
@@ -181,6 +184,46 @@ def test_class_weight_shifts_the_decision():
     full = CLMLEClassifier(**params, scale=1.0, class_weight={"rare": 1e6})
     full.set_params(random_state=0).fit(X, y)
     assert (full.predict(X) == "rare").mean() > 0.9
+
+
+def test_open_choices_reach_the_loss_and_the_clustering(monkeypatch):
+    import skimbalance.classifiers.clmle as mod
+
+    seen = {"assignment": set(), "loss": set()}
+    cluster, loss = mod.cluster_by_class, mod.clmle_loss
+
+    def spy_cluster(*args, **kwargs):
+        seen["assignment"].add(kwargs.get("assignment"))
+        return cluster(*args, **kwargs)
+
+    def spy_loss(*args, **kwargs):
+        seen["loss"].add(
+            (kwargs["normalize_centroids"], kwargs["renormalize_cost_weights"])
+        )
+        return loss(*args, **kwargs)
+
+    monkeypatch.setattr(mod, "cluster_by_class", spy_cluster)
+    monkeypatch.setattr(mod, "clmle_loss", spy_loss)
+    X, y = _imbalanced_blobs(9)
+    CLMLEClassifier(
+        **FAST,
+        cluster_assignment="auction",
+        normalize_centroids=False,
+        renormalize_cost_weights=False,
+        random_state=0,
+    ).fit(X, y)
+    assert seen == {"assignment": {"auction"}, "loss": {(False, False)}}
+
+
+def test_two_retrieved_clusters_is_the_nearest_centroid_rule():
+    # Eq. 10 with N = 2: both retrieved clusters of one class -> that class;
+    # of two classes -> r = exp(s1 - s2) > 1 > its inverse: the nearer one's
+    X, y = _imbalanced_blobs(10)
+    clf = CLMLEClassifier(**{**FAST, "n_neighbor_clusters": 2}, random_state=0)
+    clf.fit(X, y)
+    emb = clf.transform(X)
+    nearest = clf.cluster_labels_[np.argmax(emb @ clf.centroids_.T, axis=1)]
+    assert np.array_equal(clf.predict(X), nearest)
 
 
 def test_pickle_roundtrip():

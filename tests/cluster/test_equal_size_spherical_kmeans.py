@@ -1,5 +1,6 @@
 """Tests of the equal-size spherical k-means (CLMLE, Eqs. 6-7)."""
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -217,3 +218,87 @@ def test_non_finite_embeddings_are_a_clear_error_not_a_bug(bad):
         cluster_by_class(emb, labels, cluster_size=5, random_state=0)
     with pytest.raises(ValueError, match="non-finite"):
         equal_size_spherical_kmeans(emb, 4, random_state=0)
+
+
+def _optimal_value(x, c, caps):
+    """Exact optimum of the capacitated assignment: Hungarian on repeated centroids."""
+    from scipy.optimize import linear_sum_assignment
+
+    sim = (x.double() @ c.double().T).numpy()
+    cost = np.repeat(sim, caps.numpy(), axis=1)
+    rows, cols = linear_sum_assignment(-cost)
+    return float(cost[rows, cols].sum()), sim
+
+
+@pytest.mark.parametrize(
+    "n, k, d, caps",
+    [
+        (600, 3, 8, None),
+        (97, 5, 3, [30, 25, 20, 12, 10]),
+        (120, 4, 6, [60, 0, 40, 20]),
+        (50, 2, 2, None),
+        (200, 12, 16, None),
+    ],
+)
+@pytest.mark.parametrize("seed", [0, 1])
+def test_auction_assignment_is_optimal(n, k, d, caps, seed):
+    g = torch.Generator().manual_seed(seed)
+    x = F.normalize(torch.randn(n, d, generator=g), dim=1)
+    c = F.normalize(torch.randn(k, d, generator=g), dim=1)
+    caps = equal_sizes(n, k) if caps is None else torch.tensor(caps)
+    opt, sim = _optimal_value(x, c, caps)
+    assign = balanced_assignment(x, c, caps, method="auction", chunk_size=33)
+    assert torch.equal(torch.bincount(assign, minlength=k), caps)
+    value = float(sim[np.arange(n), assign.numpy()].sum())
+    assert value <= opt + 1e-9
+    assert opt - value <= n * 1e-9 + 1e-9
+
+
+def test_deferred_acceptance_is_below_the_optimum():
+    # the issue's case: n = 600, K = 3, d = 8; the stable matching loses 1-8 %
+    gaps = []
+    for seed in range(3):
+        g = torch.Generator().manual_seed(seed)
+        x = F.normalize(torch.randn(600, 8, generator=g), dim=1)
+        c = F.normalize(torch.randn(3, 8, generator=g), dim=1)
+        caps = equal_sizes(600, 3)
+        opt, sim = _optimal_value(x, c, caps)
+        da = balanced_assignment(x, c, caps, method="deferred_acceptance")
+        gaps.append((opt - float(sim[np.arange(600), da.numpy()].sum())) / opt)
+    assert min(gaps) > 0.005
+
+
+def test_auction_handles_ties_and_identical_points():
+    x = torch.ones(30, 3)
+    c = torch.tensor([[1.0, 0, 0], [0, 1.0, 0], [0, 0, 1.0]])
+    assign = balanced_assignment(x, c, torch.tensor([10, 10, 10]), method="auction")
+    assert torch.bincount(assign).tolist() == [10, 10, 10]
+    a, cent = equal_size_spherical_kmeans(x, 3, random_state=0, assignment="auction")
+    assert torch.bincount(a).tolist() == [10, 10, 10]
+    assert torch.isfinite(cent).all()
+
+
+def test_kmeans_with_auction_is_deterministic_and_not_worse():
+    g = torch.Generator().manual_seed(4)
+    x = F.normalize(torch.randn(300, 5, generator=g), dim=1)
+
+    def objective(a):
+        return sum(float(x[a == k].sum(0).norm()) for k in range(6))
+
+    a1, _ = equal_size_spherical_kmeans(x, 6, random_state=0, assignment="auction")
+    a2, _ = equal_size_spherical_kmeans(x, 6, random_state=0, assignment="auction")
+    da, _ = equal_size_spherical_kmeans(x, 6, random_state=0)
+    assert torch.equal(a1, a2)
+    assert objective(a1) >= objective(da) - 1e-6
+    cs = cluster_by_class(
+        x, torch.tensor([0] * 200 + [1] * 100), 50, random_state=0, assignment="auction"
+    )
+    assert sorted(cs.sizes.tolist()) == [50, 50, 50, 50, 50, 50]
+
+
+def test_assignment_method_is_checked():
+    x = torch.randn(4, 2)
+    with pytest.raises(ValueError, match="auction"):
+        balanced_assignment(x, torch.randn(2, 2), torch.tensor([2, 2]), method="lsa")
+    with pytest.raises(ValueError, match="epsilon"):
+        equal_size_spherical_kmeans(x, 2, assignment="auction", epsilon=0.0)

@@ -300,3 +300,112 @@ def test_margin_bounds_follow_the_paper():
     assert math.isclose(c1, 0.5 * a1) and torch.allclose(c2, 0.5 * b2)
     with pytest.raises(ValueError):
         default_clmle_margins([1, 2], fraction_between=1.5)
+
+
+def reference_open_choices(emb, clusters, labels, a1, a2, scale, normalize, literal):
+    """Eq. 9 by loops, with Sec. 3.3's options written out from the text.
+
+    ``normalize=False``: centroid ``mu_hat_m = sum_i f_i / n_m`` (Sec. 3.3).
+    ``literal=True``: ``(1/B) sum_i (B / n_c(i)) l_i`` (inverse class frequency
+    ``B / n_c`` and Eq. 9's ``1/(Ml)``), no division by the summed weights.
+    """
+    n = emb.shape[0]
+    f = [emb[i] / torch.sqrt((emb[i] ** 2).sum()) for i in range(n)]
+    ids = sorted(set(clusters))
+    mu, cls_of = {}, {}
+    for m in ids:
+        members = [f[i] for i in range(n) if clusters[i] == m]
+        s = sum(members)
+        mu[m] = s / torch.sqrt((s**2).sum()) if normalize else s / len(members)
+        cls_of[m] = next(labels[i] for i in range(n) if clusters[i] == m)
+    total = 0.0 * emb.sum()  # zero, in the graph (a batch may have no pair)
+    weight_sum = 0.0
+    for i in range(n):
+        m, c = clusters[i], labels[i]
+        own = torch.dot(f[i], mu[m])
+        li = torch.zeros((), dtype=emb.dtype)
+        for group, a in (
+            ([k for k in ids if cls_of[k] != c], a1),
+            ([k for k in ids if k != m and cls_of[k] == c], a2),
+        ):
+            if group:
+                lse = torch.log(
+                    sum(torch.exp(scale * torch.dot(f[i], mu[k])) for k in group)
+                )
+                li = li + torch.clamp(a - own + lse / scale, min=0.0)
+        n_c = sum(1 for j in range(n) if labels[j] == c)
+        w = n / n_c  # inverse class frequency in the batch
+        total = total + w * li
+        weight_sum += w
+    return total / n if literal else total / weight_sum
+
+
+@pytest.mark.parametrize("normalize", [True, False])
+@pytest.mark.parametrize("literal", [True, False])
+@pytest.mark.parametrize(
+    "classes", [(0, 0, 1, 1), (0, 1, 2, 2), (0, 0, 0, 0), (0,), (0, 1, 1, 1)]
+)
+def test_open_choices_match_paper_shaped_reference(normalize, literal, classes):
+    emb, clusters, labels = _batch(3, n_clusters=len(classes), classes=classes)
+    if classes == (0, 1, 1, 1):  # a class with one sample
+        emb, clusters, labels = emb[2:], clusters[2:], labels[2:]
+    e1 = emb.clone().requires_grad_(True)
+    out = clmle_loss(
+        e1,
+        torch.tensor(clusters),
+        torch.tensor(labels),
+        0.6,
+        0.3,
+        scale=4.0,
+        normalize_centroids=normalize,
+        renormalize_cost_weights=not literal,
+    )
+    out.loss.backward()
+    e2 = emb.clone().requires_grad_(True)
+    ref = reference_open_choices(
+        e2, clusters, labels, 0.6, 0.3, 4.0, normalize, literal
+    )
+    ref.backward()
+    assert torch.allclose(out.loss.detach(), ref.detach(), atol=1e-10)
+    assert torch.isfinite(e1.grad).all()
+    assert torch.allclose(e1.grad, e2.grad, atol=1e-10)
+
+
+def test_literal_cost_weights_scale_with_classes_in_batch():
+    # the renormalised loss is the literal one divided by the classes present
+    for classes in ((0, 0, 1, 1), (0, 1, 2, 2)):
+        emb, clusters, labels = _batch(8, classes=classes)
+        args = (emb, torch.tensor(clusters), torch.tensor(labels), 0.9, 0.4)
+        lit = clmle_loss(*args, scale=8.0, renormalize_cost_weights=False).loss
+        ren = clmle_loss(*args, scale=8.0).loss
+        assert float(ren) > 0
+        assert math.isclose(float(lit), len(set(classes)) * float(ren), rel_tol=1e-12)
+
+
+def test_unnormalised_centroid_is_the_plain_batch_mean():
+    # two members at 90 degrees: mean has norm 1/sqrt(2), so f^T mu_hat = 1/2
+    emb = torch.tensor([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0]], dtype=torch.float64)
+    out = clmle_loss(
+        emb,
+        torch.tensor([0, 0, 1]),
+        torch.tensor([0, 0, 1]),
+        0.0,
+        0.0,
+        normalize_centroids=False,
+        cost_sensitive=False,
+    )
+    # sample 0: own 0.5, other class centroid (-1, 0): sim -1 -> [0 - 0.5 - 1]_+ = 0
+    # sample 2: own 1, other centroid (0.5, 0.5): sim -0.5 -> 0
+    assert float(out.loss) == 0.0
+    out = clmle_loss(
+        emb,
+        torch.tensor([0, 0, 1]),
+        torch.tensor([0, 0, 1]),
+        2.0,
+        0.0,
+        normalize_centroids=False,
+        cost_sensitive=False,
+    )
+    # a1 = 2: sample 0: 2 - 0.5 - 1 = 0.5; sample 1: 2 - 0.5 + 0 = 1.5;
+    # sample 2: 2 - 1 - 0.5 = 0.5 -> mean 2.5 / 3
+    assert math.isclose(float(out.loss), 2.5 / 3, rel_tol=1e-12)
