@@ -294,9 +294,9 @@ class CRLClassifier(BaseDeepClassifier):
     minority_frequency_ : ndarray of shape (n_classes,) or (n_labels, 2)
         Fraction of the training batches in which each class (each value of
         each label) was a minority class taking part in the CRL term.
-    crl_alpha_ : ndarray of shape (n_outputs_,)
-        With ``crl_weight="imbalance"``: ``alpha_j`` of each label (one value
-        for a multi-class target). Absent otherwise.
+    crl_alpha_ : ndarray of shape (n_labels,)
+        With ``crl_weight="imbalance"``: ``alpha_j`` of each label (shape
+        ``(1,)`` for a multi-class target). Absent otherwise.
 {SHARED_ATTRIBUTES_DOC}
     See Also
     --------
