@@ -20,21 +20,27 @@ Choices where the paper is open
   features, which lies in ``[0, 2]`` (``d^2 = 2 - 2 cos``). The histogram loss needs
   such a bounded range; the relative and absolute forms also accept the plain
   Euclidean distance of the raw features (``normalize=False``, the paper's "L2
-  distance" read literally), which lets the network satisfy them by scaling its
-  features up rather than by arranging them.
+  distance" read literally). With raw distances the relative hinge ``m + d(a, p)
+  - d(a, n)`` of a hard triplet (``d(a, p) > d(a, n)``) is lowered by shrinking
+  all features by a common factor: the gradient has a constant-norm component
+  towards the origin, and the loss tends to ``m`` as the features collapse.
 * Relative margin. ``m_j = 2 pi / |Z_j|`` (Eq. 10) by default. With normalised
   features two distances differ by at most 2, so for ``|Z_j| <= 3`` (``m_j >=
-  2.09``) the hinge never reaches 0: the term then acts as a margin-free ranking
-  loss whose gradient always pulls hard positives in and pushes hard negatives
-  out, which is the stated intent. Pass ``margin`` to choose another value.
+  2.09``) the hinge never reaches 0, even for antipodal classes (the loss is then
+  at least ``m_j - 2``): the margin only adds a constant, and margins 1 and pi
+  train identically in practice. Pass ``margin`` to choose another value.
 * Anchors of class-level mining: every minority sample of class ``c`` is an anchor
   paired with the ``K`` class-level hard positives and negatives of ``c``; the pair
   of an anchor with itself is dropped.
-* Pooling. Triplets (pairs) are averaged within an attribute (Eq. 9, 11; the
-  histograms of Eq. 12 pool all pairs of the attribute). With several attributes
-  the term is the mean over the attributes that have at least one triplet (pair);
-  attributes with none contribute nothing. When no attribute has any, the term is
-  exactly 0, with a zero gradient, and still part of the autograd graph.
+* Pooling. Eq. 9 averages *once* over all the triplets of all attributes (Eq. 11
+  over all positive and all negative pairs): ``pooling="triplets"``, the default,
+  so an attribute weighs by its number of triplets (pairs). The histogram loss
+  (Eq. 14) compares distances of one embedding, so it is computed per attribute
+  and the attributes' losses are averaged with weights ``|P+_j| |P-_j|``, the
+  number of positive-negative comparisons each holds. Attributes with no triplet
+  (pair) contribute nothing; when no attribute has any, the term is exactly 0,
+  with a zero gradient, and still part of the autograd graph.
+  ``pooling="attributes"`` gives the mean of the per-attribute means.
 * Eq. 11 squares the positive distance (the poster drops the square); the squared
   form of the contrastive loss of Hadsell et al. is used, with ``m_apc = 1``.
 * Histogram bins: ``n_bins`` bins uniformly spaced over the distance range
@@ -51,11 +57,13 @@ from skimbalance.miners.hard_mining import (
     class_hard_samples_per_anchor,
     class_level_hard_samples,
     instance_level_hard_samples,
+    minority_anchors,
 )
 from skimbalance.miners.minority import minority_classes
 
 __all__ = [
     "absolute_rectification_loss",
+    "anchor_feature_distances",
     "class_rectification_loss",
     "distribution_rectification_loss",
     "pairwise_feature_distances",
@@ -113,6 +121,75 @@ def pairwise_feature_distances(features, *, normalize=True, squared=False):
     return sq_distances if squared else sq_distances.sqrt()
 
 
+def anchor_feature_distances(features, anchor_index, *, normalize=True, squared=True):
+    """Distances from each anchor to every sample of its own row (attribute).
+
+    The rows of :func:`pairwise_feature_distances` that instance-level mining
+    reads, without the rest: the anchors of each attribute (at most half of its
+    batch, Eq. 3) are gathered into a padded ``(T, A, D)`` block (``A``, the
+    most anchors of any attribute) and multiplied with the attribute's ``(B,
+    D)`` features, so the cost is ``T * A * B * D`` instead of the ``T * B^2 *
+    D`` of the full Gram matrix, and memory ``O(T * A * B)``.
+
+    Parameters
+    ----------
+    features : Tensor of shape (T, B, D) or (B, D)
+        Features of the batch, one row of ``B`` samples per attribute.
+    anchor_index : LongTensor of shape (N,)
+        Anchors in the flattened batch (``row * B + i``), in increasing order
+        (as :func:`skimbalance.miners.hard_mining.minority_anchors` returns
+        them).
+    normalize : bool, default=True
+        L2-normalise the features first (distances then lie in ``[0, 2]``).
+    squared : bool, default=True
+        Return squared distances (enough for mining: same order).
+
+    Returns
+    -------
+    distances : Tensor of shape (N, B)
+        ``distances[n, j]`` is the distance from anchor ``n`` to sample ``j`` of
+        the anchor's row: row ``anchor_index[n] % B`` of the anchor's
+        attribute's :func:`pairwise_feature_distances`, by the same formula.
+
+    References
+    ----------
+    .. [1] Q. Dong, S. Gong and X. Zhu. "Class Rectification Hard Mining for
+       Imbalanced Deep Learning". ICCV 2017, Eq. 6-7.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skimbalance.losses.crl import anchor_feature_distances
+    >>> x = torch.tensor([[1.0, 0.0], [0.0, 2.0], [-3.0, 0.0]])
+    >>> anchor_feature_distances(x, torch.tensor([2]), squared=False).tolist()
+    [[2.0, 1.4142135381698608, 0.0]]
+    """
+    if features.ndim == 2:
+        features = features.unsqueeze(0)
+    n_rows, n_samples, dim = features.shape
+    if normalize:
+        features = F.normalize(features, dim=-1, eps=_EPS)
+    rows = anchor_index // n_samples
+    counts = torch.bincount(rows, minlength=n_rows)
+    n_max = int(counts.max()) if anchor_index.numel() else 0
+    starts = torch.cumsum(counts, 0) - counts
+    position = torch.arange(anchor_index.numel(), device=rows.device) - starts[rows]
+    padded = features.new_zeros(n_rows, n_max, dim)
+    padded[rows, position] = features.reshape(-1, dim)[anchor_index]
+    gram = (padded @ features.transpose(-1, -2))[rows, position]  # (N, B)
+    if normalize:
+        sq_distances = 2.0 - 2.0 * gram
+    else:
+        squared_norms = (features * features).sum(-1)  # (T, B)
+        sq_distances = (
+            squared_norms.reshape(-1)[anchor_index].unsqueeze(-1)
+            + squared_norms[rows]
+            - 2.0 * gram
+        )
+    sq_distances = sq_distances.clamp_min(0.0)
+    return sq_distances if squared else sq_distances.sqrt()
+
+
 def _flat_features(features, normalize):
     """(L2-normalised) features as (R * B, D), with R, the rows of the leading dims."""
     if normalize:
@@ -136,19 +213,42 @@ def _hard_distances(flat, hard):
     return distances[:, :k], distances[:, k:]
 
 
-def _row_sums(values, hard, n_samples, n_rows):
-    """Sum per-anchor ``values`` (N, ...) into the rows (attributes) of their anchors."""
-    row = hard.anchor_index // n_samples
+def _anchor_rows(hard, n_samples):
+    """Row (attribute) of each anchor of ``hard``."""
+    return hard.anchor_index // n_samples
+
+
+def _row_sums(values, rows, n_rows):
+    """Sum per-anchor ``values`` (N, ...) into the rows (attributes) ``rows`` (N,)."""
     out = values.new_zeros((n_rows, *values.shape[1:]))
-    return out.index_add(0, row, values)
+    return out.index_add(0, rows, values)
 
 
-def _row_means(values, mask, hard, n_samples, n_rows):
-    """Mean of ``values`` (N, K...) over ``mask`` within each row; 0 for empty rows."""
+def _masked_row_sums(values, mask, rows, n_rows):
+    """Per row: the sum of ``values`` (N, K...) where ``mask``, and the count."""
     masked = torch.where(mask, values, torch.zeros_like(values)).flatten(1).sum(-1)
     count = mask.flatten(1).sum(-1).to(values.dtype)
-    total = _row_sums(masked, hard, n_samples, n_rows)
-    return total / _row_sums(count, hard, n_samples, n_rows).clamp_min(1.0)
+    return _row_sums(masked, rows, n_rows), _row_sums(count, rows, n_rows)
+
+
+def _row_means(values, mask, rows, n_rows):
+    """Mean of ``values`` (N, K...) over ``mask`` within each row; 0 for empty rows."""
+    total, count = _masked_row_sums(values, mask, rows, n_rows)
+    return total / count.clamp_min(1.0)
+
+
+def _relative_terms(flat, hard, margin):
+    """Hinge of every (anchor, positive, negative) triplet (N, K, K) and its validity."""
+    d_pos, d_neg = _hard_distances(flat, hard)  # (N, K)
+    hinge = F.relu(margin + d_pos.unsqueeze(-1) - d_neg.unsqueeze(-2))
+    valid = hard.positive_mask.unsqueeze(-1) & hard.negative_mask.unsqueeze(-2)
+    return hinge, valid
+
+
+def _absolute_terms(flat, hard, margin):
+    """Squared positive distances and squared negative hinges (N, K) each."""
+    d_pos, d_neg = _hard_distances(flat, hard)
+    return d_pos.square(), F.relu(margin - d_neg).square()
 
 
 def relative_rectification_loss(features, hard, *, margin, normalize=True):
@@ -195,11 +295,9 @@ def relative_rectification_loss(features, hard, *, margin, normalize=True):
     0.5
     """
     flat, lead, n_samples = _flat_features(features, normalize)
-    d_pos, d_neg = _hard_distances(flat, hard)  # (N, K)
-    hinge = F.relu(margin + d_pos.unsqueeze(-1) - d_neg.unsqueeze(-2))  # (N, K, K)
-    valid = hard.positive_mask.unsqueeze(-1) & hard.negative_mask.unsqueeze(-2)
-    n_rows = math.prod(lead)
-    return _row_means(hinge, valid, hard, n_samples, n_rows).reshape(lead)
+    hinge, valid = _relative_terms(flat, hard, margin)
+    rows, n_rows = _anchor_rows(hard, n_samples), math.prod(lead)
+    return _row_means(hinge, valid, rows, n_rows).reshape(lead)
 
 
 def absolute_rectification_loss(features, hard, *, margin=1.0, normalize=True):
@@ -245,16 +343,14 @@ def absolute_rectification_loss(features, hard, *, margin=1.0, normalize=True):
     0.625
     """
     flat, lead, n_samples = _flat_features(features, normalize)
-    d_pos, d_neg = _hard_distances(flat, hard)
-    n_rows = math.prod(lead)
-    positive = _row_means(d_pos.square(), hard.positive_mask, hard, n_samples, n_rows)
-    negative = _row_means(
-        F.relu(margin - d_neg).square(), hard.negative_mask, hard, n_samples, n_rows
-    )
+    pos_terms, neg_terms = _absolute_terms(flat, hard, margin)
+    rows, n_rows = _anchor_rows(hard, n_samples), math.prod(lead)
+    positive = _row_means(pos_terms, hard.positive_mask, rows, n_rows)
+    negative = _row_means(neg_terms, hard.negative_mask, rows, n_rows)
     return (0.5 * (positive + negative)).reshape(lead)
 
 
-def _soft_histogram(distances, mask, hard, n_samples, n_rows, n_bins):
+def _soft_histogram(distances, mask, rows, n_rows, n_bins):
     """Histograms of Eq. 12-13 of the distances where ``mask``, one per row.
 
     ``distances`` (N, K) in ``[0, 2]``, ``n_bins`` nodes ``b_t = t * delta`` with
@@ -266,8 +362,8 @@ def _soft_histogram(distances, mask, hard, n_samples, n_rows, n_bins):
     nodes = torch.arange(n_bins, dtype=distances.dtype, device=distances.device) * delta
     weights = F.relu(1.0 - (distances.unsqueeze(-1) - nodes).abs() / delta)
     weights = weights * mask.unsqueeze(-1).to(distances.dtype)  # (N, K, n_bins)
-    total = _row_sums(weights.sum(1), hard, n_samples, n_rows)  # (R, n_bins)
-    count = _row_sums(mask.sum(-1).to(distances.dtype), hard, n_samples, n_rows)
+    total = _row_sums(weights.sum(1), rows, n_rows)  # (R, n_bins)
+    count = _row_sums(mask.sum(-1).to(distances.dtype), rows, n_rows)
     return total / count.clamp_min(1.0).unsqueeze(-1)
 
 
@@ -322,12 +418,14 @@ def distribution_rectification_loss(features, hard, *, n_bins=51):
         raise ValueError(f"n_bins must be at least 2, got {n_bins!r}.")
     flat, lead, n_samples = _flat_features(features, True)
     d_pos, d_neg = _hard_distances(flat, hard)
-    n_rows = math.prod(lead)
-    args = (hard, n_samples, n_rows, n_bins)
+    args = (_anchor_rows(hard, n_samples), math.prod(lead), n_bins)
     h_pos = _soft_histogram(d_pos, hard.positive_mask, *args)
     h_neg = _soft_histogram(d_neg, hard.negative_mask, *args)
     # Rows with an empty side have an all-zero histogram, hence a loss of exactly 0.
     return (h_pos * torch.cumsum(h_neg, dim=-1)).sum(-1).reshape(lead)
+
+
+POOLINGS = ("triplets", "attributes")
 
 
 def class_rectification_loss(
@@ -343,13 +441,15 @@ def class_rectification_loss(
     normalize=True,
     fallback=True,
     min_count=2,
+    pooling="triplets",
+    attribute_weight=None,
 ):
     """Class Rectification Loss of a batch: profiling, hard mining and loss.
 
     Profiles the minority classes of the batch for each attribute (Eq. 3), mines
     their hard positives and negatives at the class or instance level (Eq. 4-7)
-    and returns the chosen rectification term (Eq. 9, 11 or 14), averaged over
-    the attributes that have at least one triplet (pair).
+    and returns the chosen rectification term (Eq. 9, 11 or 14), pooled over
+    the triplets (pairs) of all attributes as Eq. 9 writes it.
 
     Parameters
     ----------
@@ -370,11 +470,16 @@ def class_rectification_loss(
     margin : float or None, default=None
         Margin of the relative form (default ``2 pi / C``, Eq. 10) or of the
         absolute form (default ``m_apc = 1``). Ignored by the distribution form.
+        With ``normalize=True`` two distances differ by at most 2, so a relative
+        margin of 2 or more keeps every triplet's hinge active: it then only
+        adds a constant to the loss (the default for ``C <= 3``).
     n_bins : int, default=51
         Number of histogram nodes of the distribution form.
     normalize : bool, default=True
         Measure distances between L2-normalised features (in ``[0, 2]``). The
-        distribution form requires it.
+        distribution form requires it. With ``False`` the relative form is
+        lowered by shrinking all features towards one point (its value tends
+        to ``margin``): see the user guide.
     fallback : bool, default=True
         Instance-level mining: fill the hard positives of an anchor with the
         farthest correctly classified samples of its class when fewer than ``K``
@@ -382,6 +487,21 @@ def class_rectification_loss(
         :func:`skimbalance.miners.hard_mining.instance_level_hard_samples`).
     min_count : int, default=2
         Fewest samples a minority class needs in the batch to take part.
+    pooling : {"triplets", "attributes"}, default="triplets"
+        How the attributes are combined. ``"triplets"`` (Eq. 9, 11): one mean
+        over all triplets (relative) or over all positive and all negative
+        pairs (absolute) of all attributes, so each attribute weighs by its
+        number of triplets (pairs); the distribution form averages the
+        per-attribute histogram losses weighted by ``|P+_j| * |P-_j|`` (the
+        number of positive-negative comparisons, its analogue of triplets;
+        histograms are not pooled across attributes, whose distances live in
+        different embeddings). ``"attributes"``: the mean over the attributes
+        that have a triplet (pair) of each attribute's mean (the behaviour of
+        skimbalance before 0.2). Identical for a single attribute.
+    attribute_weight : Tensor of shape (T,) or None, default=None
+        Weight of each attribute's terms (e.g. ``alpha_j`` of the imbalance
+        weighting); ``None`` weighs all attributes 1. Weights multiply the
+        terms of their attribute inside the pooled mean, not the counts.
 
     Returns
     -------
@@ -392,9 +512,11 @@ def class_rectification_loss(
         Detached tensors: ``"minority"`` (bool, ``(C,)`` or ``(T, C)``: the
         participating minority classes), ``"n_minority_classes"``,
         ``"n_anchors"`` (minority samples), ``"n_positive_pairs"``,
-        ``"n_negative_pairs"``, ``"n_triplets"``, ``"n_active_attributes"``
-        (attributes contributing to the mean) and ``"loss_per_attribute"``
-        (``()`` or ``(T,)``).
+        ``"n_negative_pairs"``, ``"n_triplets"``, ``"n_active_triplets"``
+        (relative form: triplets whose hinge is positive; otherwise equal to
+        ``"n_triplets"``), ``"n_active_attributes"`` (attributes with a triplet,
+        pair) and ``"loss_per_attribute"`` (``()`` or ``(T,)``, each
+        attribute's own mean).
 
     References
     ----------
@@ -422,6 +544,8 @@ def class_rectification_loss(
         raise ValueError(f"mining must be one of {MININGS}, got {mining!r}.")
     if loss not in LOSSES:
         raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}.")
+    if pooling not in POOLINGS:
+        raise ValueError(f"pooling must be one of {POOLINGS}, got {pooling!r}.")
     if loss == "distribution" and not normalize:
         raise ValueError(
             "The distribution loss needs bounded distances: use normalize=True."
@@ -430,50 +554,93 @@ def class_rectification_loss(
     n_classes = logits.shape[-1]
 
     n_attributes, n_samples = targets.shape
+    if attribute_weight is None:
+        weight = features.new_ones(n_attributes)
+    else:
+        weight = torch.as_tensor(
+            attribute_weight, dtype=features.dtype, device=features.device
+        ).reshape(-1)
+        if weight.shape != (n_attributes,):
+            raise ValueError(
+                f"attribute_weight must have one value per attribute ({n_attributes}), "
+                f"got shape {tuple(weight.shape)}."
+            )
     minority = minority_classes(targets, n_classes, min_count=min_count)  # (T, C)
+    flat, _, _ = _flat_features(features, normalize)  # (T * B, D)
     if mining == "class":
         scores = torch.softmax(logits.detach(), dim=-1)
         class_hard = class_level_hard_samples(scores, targets, minority, k)
         hard = class_hard_samples_per_anchor(class_hard, targets, minority)
     else:
-        distances = pairwise_feature_distances(
-            features.detach(), normalize=normalize, squared=True
+        anchor_index = minority_anchors(targets, minority)
+        distances = anchor_feature_distances(
+            features.detach(), anchor_index, normalize=normalize
         )
         predictions = logits.detach().argmax(dim=-1)
         hard = instance_level_hard_samples(
-            distances, targets, predictions, minority, k, fallback=fallback
+            distances,
+            targets,
+            predictions,
+            minority,
+            k,
+            fallback=fallback,
+            anchor_rows=True,
         )
 
-    row = hard.anchor_index // n_samples
+    rows = _anchor_rows(hard, n_samples)
     n_pos_anchor = hard.positive_mask.sum(-1)
     n_neg_anchor = hard.negative_mask.sum(-1)
 
     def per_attribute_count(values):
         counts = torch.zeros(n_attributes, dtype=torch.long, device=targets.device)
-        return counts.index_add(0, row, values)
+        return counts.index_add(0, rows, values)
 
     n_pos = per_attribute_count(n_pos_anchor)
     n_neg = per_attribute_count(n_neg_anchor)
     n_triplets = per_attribute_count(n_pos_anchor * n_neg_anchor)
+    n_active_triplets = n_triplets.sum()
     if loss == "relative":
         m = 2.0 * math.pi / n_classes if margin is None else float(margin)
-        per_attribute = relative_rectification_loss(
-            features, hard, margin=m, normalize=normalize
-        )
+        hinge, valid = _relative_terms(flat, hard, m)
+        total, count = _masked_row_sums(hinge, valid, rows, n_attributes)
+        per_attribute = total / count.clamp_min(1.0)
         active = n_triplets > 0
+        pooled = (weight * total).sum() / count.sum().clamp_min(1.0)
+        n_active_triplets = ((hinge.detach() > 0) & valid).sum()
     elif loss == "absolute":
         m = 1.0 if margin is None else float(margin)
-        per_attribute = absolute_rectification_loss(
-            features, hard, margin=m, normalize=normalize
+        pos_terms, neg_terms = _absolute_terms(flat, hard, m)
+        pos_total, pos_count = _masked_row_sums(
+            pos_terms, hard.positive_mask, rows, n_attributes
+        )
+        neg_total, neg_count = _masked_row_sums(
+            neg_terms, hard.negative_mask, rows, n_attributes
+        )
+        per_attribute = 0.5 * (
+            pos_total / pos_count.clamp_min(1.0) + neg_total / neg_count.clamp_min(1.0)
         )
         active = (n_pos + n_neg) > 0
+        pooled = 0.5 * (
+            (weight * pos_total).sum() / pos_count.sum().clamp_min(1.0)
+            + (weight * neg_total).sum() / neg_count.sum().clamp_min(1.0)
+        )
     else:
-        per_attribute = distribution_rectification_loss(features, hard, n_bins=n_bins)
+        per_attribute = distribution_rectification_loss(
+            features, hard, n_bins=n_bins
+        ).reshape(n_attributes)
         active = (n_pos > 0) & (n_neg > 0)
+        comparisons = (n_pos * n_neg).to(per_attribute.dtype)
+        pooled = (
+            weight * comparisons * per_attribute
+        ).sum() / comparisons.sum().clamp_min(1.0)
 
     n_active = active.sum()
-    total = torch.where(active, per_attribute, torch.zeros_like(per_attribute)).sum()
-    value = total / n_active.clamp_min(1).to(total.dtype)
+    if pooling == "triplets":
+        value = pooled
+    else:
+        zeros = torch.zeros_like(per_attribute)
+        total = torch.where(active, weight * per_attribute, zeros).sum()
+        value = total / n_active.clamp_min(1).to(total.dtype)
 
     stats = {
         "minority": minority[0] if single else minority,
@@ -482,6 +649,7 @@ def class_rectification_loss(
         "n_positive_pairs": n_pos.sum().float(),
         "n_negative_pairs": n_neg.sum().float(),
         "n_triplets": n_triplets.sum().float(),
+        "n_active_triplets": n_active_triplets.float(),
         "n_active_attributes": n_active.float(),
         "loss_per_attribute": (per_attribute[0] if single else per_attribute).detach(),
     }

@@ -351,7 +351,7 @@ def class_hard_samples_per_anchor(class_hard, targets, minority):
 
 
 def instance_level_hard_samples(
-    distances, targets, predictions, minority, k, *, fallback=True
+    distances, targets, predictions, minority, k, *, fallback=True, anchor_rows=False
 ):
     """Instance-level hard positives and negatives of each minority anchor (Eq. 6-7).
 
@@ -361,9 +361,13 @@ def instance_level_hard_samples(
 
     Parameters
     ----------
-    distances : Tensor of shape (..., B, B)
+    distances : Tensor of shape (..., B, B), or (N, B) with ``anchor_rows``
         Pairwise feature distances of the batch, or any quantity in the same order
         (e.g. squared distances): only their order is used. Not differentiated.
+        With ``anchor_rows=True``, only the rows of the ``N`` anchors, in the
+        order of :func:`minority_anchors` (e.g. from
+        :func:`skimbalance.losses.crl.anchor_feature_distances`), which avoids
+        the full ``(..., B, B)`` matrix.
     targets : LongTensor of shape (..., B)
         True class of each sample.
     predictions : LongTensor of shape (..., B)
@@ -378,6 +382,8 @@ def instance_level_hard_samples(
         fill the positive set up with the farthest correctly classified samples of
         the class (the anchor itself excluded). Misclassified samples always rank
         first. With ``False``, only misclassified samples are hard positives.
+    anchor_rows : bool, default=False
+        ``distances`` holds the anchors' rows only (shape ``(N, B)``).
 
     Returns
     -------
@@ -416,9 +422,19 @@ def instance_level_hard_samples(
     anchor_index = minority_anchors(targets, minority)  # (N,)
     row = anchor_index // n_samples
     column = anchor_index % n_samples
-    ranks = _float_ranks(
-        distances.detach().reshape(-1, n_samples).index_select(0, anchor_index)
-    )  # (N, B)
+    if anchor_rows:
+        if distances.shape != (anchor_index.numel(), n_samples):
+            raise ValueError(
+                f"With anchor_rows=True, distances must have shape "
+                f"{(anchor_index.numel(), n_samples)} (anchors, batch), got "
+                f"{tuple(distances.shape)}."
+            )
+        anchor_distances = distances.detach()
+    else:
+        anchor_distances = (
+            distances.detach().reshape(-1, n_samples).index_select(0, anchor_index)
+        )
+    ranks = _float_ranks(anchor_distances)  # (N, B)
     candidate_targets = flat_targets.index_select(0, row)  # (N, B)
     anchor_targets = flat_targets.reshape(-1).index_select(0, anchor_index)
     same_class = candidate_targets == anchor_targets.unsqueeze(-1)

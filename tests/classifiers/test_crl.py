@@ -137,3 +137,131 @@ def test_invalid_parameters(imbalanced):
         CRLClassifier(mining="global", **FAST).fit(X, y)
     with pytest.raises(InvalidParameterError):
         CRLClassifier(k=0, **FAST).fit(X, y)
+
+
+# ------------------------------------------------------------------------------
+# Multi-label balance of CE and CRL (Eq. 2 + Eq. 8 + Eq. 9)
+# ------------------------------------------------------------------------------
+
+
+def _multilabel_batch(seed=0, n=40, n_tasks=4):
+    import torch
+
+    g = torch.Generator().manual_seed(seed)
+    rates = torch.tensor([0.08, 0.2, 0.35, 0.1])[:n_tasks]
+    y = (torch.rand(n, n_tasks, generator=g) < rates).long()
+    y[:3] = 1  # every task has a minority class with a few samples
+    logits = torch.randn(n, n_tasks, 2, generator=g, dtype=torch.float64)
+    emb = torch.randn(n, n_tasks, 5, generator=g, dtype=torch.float64)
+    return logits, emb, y
+
+
+def _paper_terms(logits, emb, y, mining, crl_loss):
+    """Eq. 2 (CE summed over tasks, averaged over the batch) and Eq. 9 (one mean
+    over all triplets of all tasks), from each task's own triplet sum."""
+    import torch
+
+    from skimbalance.losses.crl import class_rectification_loss
+
+    n, n_tasks = y.shape
+    ce_sum = sum(
+        -torch.log_softmax(logits[:, t], -1)[torch.arange(n), y[:, t]].mean()
+        for t in range(n_tasks)
+    )
+    totals, counts = [], []
+    for t in range(n_tasks):  # one task at a time: its mean times its triplets
+        value, stats = class_rectification_loss(
+            logits[:, t], emb[:, t], y[:, t], mining=mining, loss=crl_loss, k=3
+        )
+        totals.append(value * stats["n_triplets"])
+        counts.append(stats["n_triplets"])
+    return ce_sum, sum(totals) / sum(counts), totals, counts
+
+
+@pytest.mark.parametrize("mining", ["instance", "class"])
+def test_multilabel_loss_is_eq8_over_the_number_of_tasks(mining):
+    """criterion * T == sum_j CE_j + w * (sum over all triplets) / |T|."""
+    from skimbalance.classifiers.crl import CRLCriterion
+
+    logits, emb, y = _multilabel_batch()
+    n_tasks = y.shape[1]
+    ce_sum, crl_paper, totals, counts = _paper_terms(logits, emb, y, mining, "relative")
+    assert len(set(float(c) for c in counts)) > 1  # tasks differ in triplets
+    for w in (1.0, 0.5):
+        crit = CRLCriterion(mining, "relative", 3, w, None, 51, True, True)
+        loss, logs = crit((logits, emb), y, {})
+        torch_close(loss * n_tasks, ce_sum + w * crl_paper)
+        torch_close(logs["crl_loss"], crl_paper)
+    # the mean of the per-task means against the mean CE (the old balance) differs
+    per_task = [t / c for t, c in zip(totals, counts, strict=True)]
+    old = ce_sum / n_tasks + sum(per_task) / n_tasks
+    assert abs(float(loss) - float(old)) > 1e-3
+
+
+def test_imbalance_weighting_alpha():
+    import torch
+
+    from skimbalance.classifiers.crl import CRLCriterion, imbalance_measure
+
+    # hand-worked: 90/10 -> 0.4, 50/50 -> 0, 99/1 -> 0.49
+    np.testing.assert_allclose(
+        imbalance_measure([[90, 10], [50, 50], [99, 1]]), [0.4, 0.0, 0.49]
+    )
+    logits, emb, y = _multilabel_batch(1, n_tasks=3)
+    alpha = torch.tensor([0.4, 0.0, 0.9], dtype=torch.float64)
+    crit = CRLCriterion(
+        "instance", "relative", 3, 123.0, None, 51, True, True, alpha=alpha
+    )
+    loss, _ = crit((logits, emb), y, {})
+    n = len(y)
+    ce = [
+        -torch.log_softmax(logits[:, t], -1)[torch.arange(n), y[:, t]].mean()
+        for t in range(3)
+    ]
+    _, _, totals, counts = _paper_terms(logits, emb, y, "instance", "relative")
+    expected = (
+        sum((1 - alpha[t]) * ce[t] for t in range(3))
+        + sum(alpha[t] * totals[t] for t in range(3)) / sum(counts)
+    ) / 3
+    torch_close(loss, expected)
+
+
+def test_imbalance_weighting_fit(imbalanced):
+    X, y = imbalanced
+    clf = CRLClassifier(crl_weight="imbalance", crl_eta=1.5, random_state=0, **FAST)
+    clf.fit(X, y)
+    counts = np.array([np.sum(y == c) for c in clf.classes_], dtype=float)
+    omega = 0.5 * np.abs(counts / counts.sum() - 1 / 3).sum()
+    np.testing.assert_allclose(clf.crl_alpha_, [min(1.0, 1.5 * omega)], rtol=1e-6)
+    assert max(clf.net_.history[:, "crl_loss"]) > 0
+    assert not hasattr(CRLClassifier(**FAST).fit(X, y), "crl_alpha_")
+    with pytest.raises(InvalidParameterError):
+        CRLClassifier(crl_weight="auto", **FAST).fit(X, y)
+    with pytest.raises(InvalidParameterError):
+        CRLClassifier(crl_weight="imbalance", crl_eta=0.0, **FAST).fit(X, y)
+
+
+def test_warnings_for_unreachable_margin_and_raw_distances(imbalanced):
+    import warnings
+
+    X, y = imbalanced
+    fast = {**FAST, "max_epochs": 1}
+    with pytest.warns(UserWarning, match="only adds a constant"):
+        CRLClassifier(margin=2.5, **fast).fit(X, y)
+    with pytest.warns(UserWarning, match="shrinking"):
+        CRLClassifier(normalize=False, **fast).fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        CRLClassifier(**fast).fit(X, y)
+        CRLClassifier(margin=2.5, crl_loss="absolute", **fast).fit(X, y)
+
+
+def torch_close(a, b):
+    import torch
+
+    torch.testing.assert_close(
+        torch.as_tensor(a, dtype=torch.float64),
+        torch.as_tensor(b, dtype=torch.float64),
+        rtol=1e-7,
+        atol=1e-9,
+    )

@@ -87,38 +87,35 @@ def ref_histogram(distances, n_bins):
     return hist
 
 
-def ref_attribute_loss(
+def ref_attribute_terms(
     logits, features, labels, *, mining, loss, k, margin, n_bins, normalize, fallback
 ):
-    """CRL of one attribute, or None when it has no triplet / pair."""
+    """The raw terms of one attribute: its triplet hinges (relative), its positive
+    and negative pair terms (absolute), or its histogram loss and the number of
+    positive-negative comparisons (distribution, None without both pair kinds)."""
     x = features / features.norm(dim=-1, keepdim=True) if normalize else features
     sets = ref_hard_sets(logits, x, labels, mining, k, fallback)
     n_classes = logits.shape[-1]
     if loss == "relative":
         m = 2 * math.pi / n_classes if margin is None else margin
-        terms = [
+        return [
             torch.relu(m + ref_distance(x[a], x[p]) - ref_distance(x[a], x[q]))
             for a, (positives, negatives) in sets.items()
             for p in positives
             for q in negatives
         ]
-        return sum(terms) / len(terms) if terms else None
     pos = [ref_distance(x[a], x[p]) for a, (ps, _) in sets.items() for p in ps]
     neg = [ref_distance(x[a], x[q]) for a, (_, qs) in sets.items() for q in qs]
     if loss == "absolute":
         m = 1.0 if margin is None else margin
-        if not pos and not neg:
-            return None
-        pos_term = sum(d**2 for d in pos) / len(pos) if pos else 0.0
-        neg_term = sum(torch.relu(m - d) ** 2 for d in neg) / len(neg) if neg else 0.0
-        return 0.5 * (pos_term + neg_term)
+        return [d**2 for d in pos], [torch.relu(m - d) ** 2 for d in neg]
     if not pos or not neg:
         return None
     h_pos, h_neg = ref_histogram(pos, n_bins), ref_histogram(neg, n_bins)
     total = 0.0
     for t in range(n_bins):
         total = total + h_pos[t] * sum(h_neg[: t + 1])
-    return total
+    return total, len(pos) * len(neg)
 
 
 def ref_crl(
@@ -133,20 +130,44 @@ def ref_crl(
     n_bins=21,
     normalize=True,
     fallback=True,
+    weights=None,
 ):
+    """Eq. 9 / 11 as written: one mean over ALL triplets (pairs) of ALL attributes.
+
+    Each attribute's terms are multiplied by ``weights[t]`` (1 by default). The
+    distribution form averages the attributes' histogram losses weighted by
+    their numbers of positive-negative comparisons.
+    """
     if logits.ndim == 2:
         logits, features, targets = logits[:, None], features[:, None], targets[:, None]
-    values = []
-    for t in range(logits.shape[1]):
-        value = ref_attribute_loss(
+    n_attributes = logits.shape[1]
+    weights = [1.0] * n_attributes if weights is None else weights
+    triplets, positives, negatives, histograms = [], [], [], []
+    for t in range(n_attributes):
+        terms = ref_attribute_terms(
             logits[:, t], features[:, t], targets[:, t].tolist(), mining=mining, loss=loss, k=k,
             margin=margin, n_bins=n_bins, normalize=normalize, fallback=fallback,
         )  # fmt: skip
-        if value is not None:
-            values.append(value)
-    if not values:
-        return features.sum() * 0.0
-    return sum(values) / len(values)
+        w = weights[t]
+        if loss == "relative":
+            triplets += [w * term for term in terms]
+        elif loss == "absolute":
+            positives += [w * term for term in terms[0]]
+            negatives += [w * term for term in terms[1]]
+        elif terms is not None:
+            histograms.append((w * terms[0], terms[1]))
+    zero = features.sum() * 0.0
+    if loss == "relative":
+        return sum(triplets) / len(triplets) if triplets else zero
+    if loss == "absolute":
+        if not positives and not negatives:
+            return zero
+        pos = sum(positives) / len(positives) if positives else 0.0
+        neg = sum(negatives) / len(negatives) if negatives else 0.0
+        return 0.5 * (pos + neg) + zero
+    if not histograms:
+        return zero
+    return sum(h * n for h, n in histograms) / sum(n for _, n in histograms)
 
 
 # --------------------------------------------------------------------------------------
@@ -546,3 +567,159 @@ def test_k_beyond_the_batch_changes_nothing_and_costs_nothing(mining, form):
     assert max(shape[-1] for shape in shapes) <= n
     half = len(shapes) // 2
     assert shapes[:half] == shapes[half:]
+
+
+# --------------------------------------------------------------------------------------
+# Pooling over attributes (Eq. 9: one mean over all triplets of all attributes)
+# --------------------------------------------------------------------------------------
+
+
+def unequal_attributes(seed=12):
+    """Three attributes whose minority classes give very different triplet counts."""
+    logits, features, labels = random_batch(seed, n=30, n_attributes=3, n_classes=2)
+    labels[:, 0] = (torch.arange(30) < 3).long()  # 3 minority samples
+    labels[:, 1] = (torch.arange(30) < 12).long()  # 12 minority samples
+    labels[:, 2] = (torch.arange(30) % 5 == 0).long()  # 6 minority samples
+    return logits, features, labels
+
+
+@pytest.mark.parametrize("loss", LOSSES)
+@pytest.mark.parametrize("mining", MININGS)
+def test_pooling_over_all_triplets_of_all_attributes(mining, loss):
+    logits, features, labels = unequal_attributes()
+    kwargs = {"mining": mining, "loss": loss, "k": 4, "n_bins": 21}
+    value, stats = class_rectification_loss(logits, features, labels, **kwargs)
+    pooled = ref_crl(logits, features, labels, **kwargs)
+    torch.testing.assert_close(value, pooled, rtol=1e-9, atol=1e-12)
+    torch.testing.assert_close(
+        grad_of(value, features), grad_of(pooled, features), rtol=1e-7, atol=1e-10
+    )
+    # the old mean of the per-attribute means is a different number here
+    per_attribute = [
+        ref_crl(logits[:, t], features[:, t], labels[:, t], **kwargs) for t in range(3)
+    ]
+    mean_of_means = sum(per_attribute) / 3
+    assert abs(value.item() - mean_of_means.item()) > 1e-4
+    attributes, _ = class_rectification_loss(
+        logits, features, labels, pooling="attributes", **kwargs
+    )
+    torch.testing.assert_close(attributes, mean_of_means, rtol=1e-9, atol=1e-12)
+    assert float(stats["n_active_attributes"]) == 3
+
+
+@pytest.mark.parametrize("loss", LOSSES)
+@pytest.mark.parametrize("mining", MININGS)
+def test_attribute_weights_scale_each_attributes_terms(mining, loss):
+    logits, features, labels = unequal_attributes(13)
+    kwargs = {"mining": mining, "loss": loss, "k": 3, "n_bins": 21}
+    weights = [0.2, 0.0, 0.9]
+    value, _ = class_rectification_loss(
+        logits,
+        features,
+        labels,
+        attribute_weight=torch.tensor(weights, dtype=torch.float64),
+        **kwargs,
+    )
+    expected = ref_crl(logits, features, labels, weights=weights, **kwargs)
+    torch.testing.assert_close(value, expected, rtol=1e-9, atol=1e-12)
+    torch.testing.assert_close(
+        grad_of(value, features), grad_of(expected, features), rtol=1e-7, atol=1e-10
+    )
+    with pytest.raises(ValueError, match="attribute_weight"):
+        class_rectification_loss(
+            logits, features, labels, attribute_weight=torch.ones(2), **kwargs
+        )
+    with pytest.raises(ValueError, match="pooling"):
+        class_rectification_loss(logits, features, labels, pooling="mean")
+
+
+def test_pooling_with_a_single_attribute_is_unchanged():
+    logits, features, labels = random_batch(3)
+    a, _ = class_rectification_loss(logits, features, labels)
+    b, _ = class_rectification_loss(logits, features, labels, pooling="attributes")
+    torch.testing.assert_close(a, b, rtol=0, atol=0)
+
+
+# --------------------------------------------------------------------------------------
+# The relative margin on normalised features (distances in [0, 2])
+# --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mining", MININGS)
+def test_margin_beyond_the_distance_range_only_adds_a_constant(mining):
+    """With normalised features d(a, p) - d(a, n) >= -2: any margin >= 2 keeps
+    every hinge active, so margins 2.5 and pi differ by exactly pi - 2.5 with the
+    same gradient, even for antipodal classes."""
+    labels = torch.tensor([0] * 12 + [1] * 4)
+    g = torch.Generator().manual_seed(0)
+    direction = torch.nn.functional.normalize(torch.randn(6, generator=g), dim=0)
+    sign = torch.where(labels == 1, -1.0, 1.0).double()
+    noise = 1e-3 * torch.randn(16, 6, generator=g, dtype=torch.float64)
+    features = (sign[:, None] * direction.double() + noise).requires_grad_(True)
+    logits = torch.randn(16, 2, generator=g, dtype=torch.float64)
+    out = {}
+    for m in (2.5, math.pi, 0.5):
+        value, stats = class_rectification_loss(
+            logits, features, labels, mining=mining, margin=m
+        )
+        out[m] = (value, grad_of(value, features), stats)
+    assert out[math.pi][2]["n_active_triplets"] == out[math.pi][2]["n_triplets"] > 0
+    # antipodal classes: the loss is about m - 2, never 0
+    assert out[math.pi][0].item() == pytest.approx(math.pi - 2, abs=0.01)
+    torch.testing.assert_close(
+        out[math.pi][0] - out[2.5][0], torch.tensor(math.pi - 2.5, dtype=torch.float64)
+    )
+    torch.testing.assert_close(out[math.pi][1], out[2.5][1])
+    # a margin inside the range is met by these well-separated classes
+    assert out[0.5][0].item() == 0.0
+    assert float(out[0.5][2]["n_active_triplets"]) == 0
+
+
+# --------------------------------------------------------------------------------------
+# Instance mining from the anchors' rows only
+# --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("normalize", [True, False])
+def test_anchor_rows_equal_the_full_distance_matrix(normalize):
+    from skimbalance.losses.crl import (
+        anchor_feature_distances,
+        pairwise_feature_distances,
+    )
+    from skimbalance.miners.hard_mining import (
+        instance_level_hard_samples,
+        minority_anchors,
+    )
+    from skimbalance.miners.minority import minority_classes
+
+    for seed in range(5):
+        logits, features, labels = random_batch(seed, n=40, n_attributes=5, n_classes=3)
+        feats = features.detach().transpose(0, 1)  # (T, B, D)
+        targets = labels.transpose(0, 1)
+        predictions = logits.argmax(-1).transpose(0, 1)
+        minority = minority_classes(targets, 3)
+        anchors = minority_anchors(targets, minority)
+        full = pairwise_feature_distances(feats, normalize=normalize, squared=True)
+        rows = anchor_feature_distances(feats, anchors, normalize=normalize)
+        torch.testing.assert_close(
+            rows, full.reshape(-1, 40)[anchors], rtol=1e-10, atol=1e-12
+        )
+        old = instance_level_hard_samples(full, targets, predictions, minority, 4)
+        new = instance_level_hard_samples(
+            rows, targets, predictions, minority, 4, anchor_rows=True
+        )
+        for a, b in zip(old, new, strict=True):
+            assert torch.equal(a, b)
+    with pytest.raises(ValueError, match="anchor_rows"):
+        instance_level_hard_samples(
+            full, targets, predictions, minority, 4, anchor_rows=True
+        )
+
+
+def test_anchor_rows_without_anchors():
+    from skimbalance.losses.crl import anchor_feature_distances
+
+    out = anchor_feature_distances(
+        torch.randn(3, 8, 4), torch.zeros(0, dtype=torch.long)
+    )
+    assert out.shape == (0, 8)
