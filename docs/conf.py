@@ -1,5 +1,7 @@
 """Sphinx configuration of the skimbalance documentation."""
 
+import re
+
 import skimbalance
 
 project = "skimbalance"
@@ -18,7 +20,9 @@ extensions = [
 autosummary_generate = True
 numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
-autodoc_default_options = {"inherited-members": False}
+# No autodoc_default_options: {"inherited-members": False} there made the class
+# template's own :inherited-members: drop every method defined in a base class
+# (fit, predict, predict_proba ... were missing from the API reference).
 templates_path = ["_templates"]
 exclude_patterns = ["_build", "generated/*.examples"]
 html_theme = "alabaster"
@@ -27,3 +31,19 @@ html_static_path = []
 # references to scikit-learn and friends render as plain text offline.
 intersphinx_mapping = {}
 suppress_warnings = ["ref.citation"]
+
+
+_SKLEARN_ROLE = re.compile(r":(?:ref|term):`([^`<]*?)(?:\s*<[^>]*>)?`")
+
+
+def _plain_sklearn_roles(app, what, name, obj, options, lines):
+    """Methods inherited from scikit-learn (``score``, ``get_params``) cite its
+    own docs' labels and glossary, which this build cannot resolve offline:
+    render those references as literal text."""
+    module = getattr(obj, "__module__", "") or ""
+    if module.startswith("sklearn."):
+        lines[:] = [_SKLEARN_ROLE.sub(r"``\1``", line) for line in lines]
+
+
+def setup(app):
+    app.connect("autodoc-process-docstring", _plain_sklearn_roles)

@@ -35,6 +35,28 @@ def test_sphinx_builds_without_warnings(tmp_path):
     assert (
         tmp_path / "html" / "generated" / "skimbalance.CrossEntropyClassifier.html"
     ).exists()
+    # Every estimator page documents its public methods, inherited from the
+    # shared base class or from scikit-learn (issue 16, item 2).
+    for name in (
+        "CLMLEClassifier",
+        "CRLClassifier",
+        "CrossEntropyClassifier",
+        "UncertaintyMarginClassifier",
+    ):
+        page = (
+            tmp_path / "html" / "generated" / f"skimbalance.{name}.html"
+        ).read_text()
+        for method in (
+            "fit",
+            "predict",
+            "predict_proba",
+            "decision_function",
+            "score",
+            "get_params",
+            "set_params",
+        ):
+            assert f'id="skimbalance.{name}.{method}"' in page, (name, method)
+        assert f'id="skimbalance.{name}.set_fit_request"' not in page
 
 
 @pytest.mark.parametrize(
