@@ -403,3 +403,22 @@ def test_invalid_new_parameters():
     ]:
         with pytest.raises(ValueError, match=name):
             UncertaintyMarginClassifier(**{name: value}).fit(X, y)
+
+
+def test_criterion_pickled_before_sample_covariance_still_runs():
+    # A criterion from a pickle of an earlier version has no sample_covariance.
+    from skimbalance.classifiers.uncertainty_margin import (
+        MarginHead,
+        UncertaintyMarginCriterion,
+    )
+
+    head = MarginHead(1, 3, 2, "large_margin", 30.0)
+    crit = UncertaintyMarginCriterion("large_margin", 0.5, 30.0).bind(head)
+    del crit.sample_covariance
+    crit.stage, crit.margins = "sample", torch.tensor([[1, 3]])
+    crit.feature_mean = torch.randn(4, 1, 3)
+    crit.feature_var = torch.rand(4, 1, 3, dtype=torch.float64)
+    emb = torch.randn(4, 1, 3)
+    y = torch.tensor([[0], [1], [1], [0]])
+    loss, logs = crit((head(emb), emb), y, {"index": torch.arange(4)})
+    assert torch.isfinite(loss) and 0.0 <= logs["misclassification_probability"] <= 1
