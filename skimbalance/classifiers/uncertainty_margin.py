@@ -18,7 +18,11 @@ from ..losses.uncertainty_margin import (
     uncertainty_margin_loss,
 )
 from ..modules import MultiTaskNet
-from ..uncertainty.class_margins import class_uncertainty, uncertainty_margins
+from ..uncertainty.class_margins import (
+    MARGIN_MAPS,
+    class_uncertainty,
+    uncertainty_margins,
+)
 from ..uncertainty.mc_dropout import DROPOUT_TYPES, mc_dropout_statistics
 from .cross_entropy import SHARED_ATTRIBUTES_DOC, SHARED_PARAMETERS_DOC
 
@@ -91,7 +95,11 @@ class UncertaintyMarginCriterion(nn.Module):
     scale : float
         Scale of the additive families.
     softmax_weight : float, default=0.0
-        L-softmax/SphereFace blending ``lambda`` of the multiplicative families.
+        L-softmax/SphereFace blending ``lambda`` of the multiplicative families
+        (the schedule callback may anneal it).
+    sample_covariance : {"diagonal", "full"}, default="diagonal"
+        What the cached ``feature_var`` holds: the per-dimension variances, or
+        the centred MC passes (the full covariance of Eq. 13).
 
     References
     ----------
@@ -111,12 +119,20 @@ class UncertaintyMarginCriterion(nn.Module):
     torch.Size([])
     """
 
-    def __init__(self, margin_type, sample_margin, scale, softmax_weight=0.0):
+    def __init__(
+        self,
+        margin_type,
+        sample_margin,
+        scale,
+        softmax_weight=0.0,
+        sample_covariance="diagonal",
+    ):
         super().__init__()
         self.margin_type = margin_type
         self.sample_margin = sample_margin
         self.scale = scale
         self.softmax_weight = softmax_weight
+        self.sample_covariance = sample_covariance
         self.stage = "softmax"
         self.margins = None
         self.feature_mean = None
@@ -138,6 +154,7 @@ class UncertaintyMarginCriterion(nn.Module):
             margins = self.margins.to(embedding.device)
         stats = None
         logs = {}
+        covariance = getattr(self, "sample_covariance", "diagonal")
         if (
             self.stage == "sample"
             and self.feature_mean is not None
@@ -150,7 +167,12 @@ class UncertaintyMarginCriterion(nn.Module):
             )
             with torch.no_grad():
                 prob = misclassification_probability(
-                    stats[0], stats[1], weight, y_true, margin_type=self.margin_type
+                    stats[0],
+                    stats[1],
+                    weight,
+                    y_true,
+                    margin_type=self.margin_type,
+                    covariance=covariance,
                 )
             logs["misclassification_probability"] = float(prob.mean())
         loss = uncertainty_margin_loss(
@@ -163,6 +185,7 @@ class UncertaintyMarginCriterion(nn.Module):
             sample_margin=self.sample_margin,
             scale=self.scale,
             softmax_weight=self.softmax_weight,
+            sample_covariance=covariance,
         )
         weight_batch = batch.get("sample_weight")
         if weight_batch is not None:
@@ -187,6 +210,35 @@ def curriculum_stage(epoch, max_epochs, warmup_epochs, sample_level_epochs):
     if sample_level_epochs > 0 and epoch > max_epochs - sample_level_epochs:
         return "sample"
     return "class"
+
+
+def annealed_softmax_weight(
+    epoch, max_epochs, warmup_epochs, sample_level_epochs, start, end
+):
+    """Blending ``lambda`` at a 1-based ``epoch``, annealed from ``start`` to ``end``.
+
+    Over the class-level stage (:func:`curriculum_stage`) ``1 + lambda``
+    falls geometrically from ``1 + start`` at its first epoch to ``1 + end``
+    at its last, so the weight ``1 / (1 + lambda)`` of the margin term
+    ``psi_m`` in ``(lambda cos + psi_m) / (1 + lambda)`` grows by the same
+    factor every epoch; ``end`` from then on (the sample-level stage). This is
+    the large-to-small schedule of L-softmax and SphereFace (Liu et al. 2016,
+    2017), whose authors decay ``lambda`` per iteration to a floor.
+
+    Examples
+    --------
+    >>> from skimbalance.classifiers.uncertainty_margin import annealed_softmax_weight
+    >>> [round(annealed_softmax_weight(e, 5, 1, 1, 99.0, 0.0), 3) for e in range(1, 6)]
+    [99.0, 99.0, 9.0, 0.0, 0.0]
+    """
+    first = warmup_epochs + 1
+    last = max_epochs - sample_level_epochs if sample_level_epochs > 0 else max_epochs
+    if epoch <= first:
+        return float(start) if last >= first else float(end)
+    if epoch >= last:
+        return float(end)
+    p = (epoch - first) / (last - first)
+    return float(math.exp((1 - p) * math.log1p(start) + p * math.log1p(end)) - 1.0)
 
 
 class UncertaintySchedule(Callback):
@@ -218,6 +270,19 @@ class UncertaintySchedule(Callback):
         ``"fixed"`` gives every class ``max_margin`` (the MC passes still run:
         the uncertainties are recorded and the sample-level term needs the
         feature moments).
+    margin_map : {"ratio", "linear", "rank"}, default="ratio"
+        See :func:`~skimbalance.uncertainty.class_margins.uncertainty_margins`.
+    freeze_margins : bool, default=False
+        If True, the class margins are set at the first refresh (from the
+        network at the end of the warm-up) and kept; later refreshes update
+        the feature moments and the recorded uncertainties only.
+    softmax_weight_start : float or None, default=None
+        If given, the criterion's ``softmax_weight`` is annealed from it to
+        ``softmax_weight_end`` (:func:`annealed_softmax_weight`).
+    softmax_weight_end : float, default=0.0
+    sample_covariance : {"diagonal", "full"}, default="diagonal"
+        ``"full"`` keeps every sample's centred MC passes for the full
+        covariance of the sample-level term.
 
     Examples
     --------
@@ -243,6 +308,11 @@ class UncertaintySchedule(Callback):
         sample_level_epochs,
         batch_size,
         margin_source="uncertainty",
+        margin_map="ratio",
+        freeze_margins=False,
+        softmax_weight_start=None,
+        softmax_weight_end=0.0,
+        sample_covariance="diagonal",
     ):
         self.X = X
         self.y = y
@@ -254,6 +324,11 @@ class UncertaintySchedule(Callback):
         self.sample_level_epochs = sample_level_epochs
         self.batch_size = batch_size
         self.margin_source = margin_source
+        self.margin_map = margin_map
+        self.freeze_margins = freeze_margins
+        self.softmax_weight_start = softmax_weight_start
+        self.softmax_weight_end = softmax_weight_end
+        self.sample_covariance = sample_covariance
 
     def initialize(self):
         self.last_refresh_ = None
@@ -280,6 +355,16 @@ class UncertaintySchedule(Callback):
         )
         self.stage_ = stage
         net.criterion_.stage = stage
+        if self.softmax_weight_start is not None:
+            net.criterion_.softmax_weight = annealed_softmax_weight(
+                epoch,
+                net.max_epochs,
+                self.warmup_epochs,
+                self.sample_level_epochs,
+                self.softmax_weight_start,
+                self.softmax_weight_end,
+            )
+            net.history.record("softmax_weight", net.criterion_.softmax_weight)
         if refresh:
             self.refresh(net)
             self.last_refresh_ = epoch
@@ -297,6 +382,7 @@ class UncertaintySchedule(Callback):
             torch.from_numpy(self.X),
             n_samples=self.n_mc_samples,
             batch_size=self.batch_size,
+            keep_passes=self.sample_covariance == "full",
         )
         index = (
             self.train_index_
@@ -308,21 +394,26 @@ class UncertaintySchedule(Callback):
         targets = torch.as_tensor(self.y[index], device=u.device)
         self.class_uncertainty_ = class_uncertainty(u, targets, self.n_classes).cpu()
         criterion = net.criterion_
-        margins = uncertainty_margins(self.class_uncertainty_, self.max_margin)
-        if self.margin_source == "fixed":
-            margins = torch.full_like(margins, int(self.max_margin))
-        criterion.margins = margins.to(stats.feature_mean.device)
-        nbytes = sum(
-            t.numel() * t.element_size()
-            for t in (stats.feature_mean, stats.feature_var)
+        if not (self.freeze_margins and criterion.margins is not None):
+            margins = uncertainty_margins(
+                self.class_uncertainty_, self.max_margin, self.margin_map
+            )
+            if self.margin_source == "fixed":
+                margins = torch.full_like(margins, int(self.max_margin))
+            criterion.margins = margins.to(stats.feature_mean.device)
+        spread = (
+            stats.feature_deviations
+            if self.sample_covariance == "full"
+            else stats.feature_var
         )
+        nbytes = sum(t.numel() * t.element_size() for t in (stats.feature_mean, spread))
         keep = stats.feature_mean.device.type == "cpu" or (
             nbytes <= _MAX_DEVICE_CACHE_BYTES
         )
         criterion.feature_mean = (
             stats.feature_mean if keep else stats.feature_mean.cpu()
         )
-        criterion.feature_var = stats.feature_var if keep else stats.feature_var.cpu()
+        criterion.feature_var = spread if keep else spread.cpu()
 
     def on_train_end(self, net, **kwargs):
         # Do not keep the training data or per-sample caches in the fitted net.
@@ -362,11 +453,29 @@ default="large_margin"
         L-softmax ``psi_m`` on ``W f`` (the paper's Eq. 10), SphereFace
         (normalised class vectors, same ``psi_m``), CosFace
         (``s (cos - (m - 1) 0.175)``) or ArcFace
-        (``s cos(theta + (m - 1) 0.2)``); ``m = 3`` gives the settings of the
-        paper's Table 7.
+        (``s cos(theta + (m - 1) 0.2)``). For the two additive families
+        ``m = 3`` gives the settings of the paper's Table 7 (CosFace's 0.35,
+        ArcFace's 0.4); its Large Margin and Sphere Product rows use
+        ``m = 4``.
     max_margin : int, default=3
-        Largest class margin (the paper's fixed ``m = 3``); the most uncertain
-        class gets it.
+        Largest class margin (the paper's fixed ``m = 3`` of Sec. 6.1.1); the
+        most uncertain class gets it.
+    margin_map : {{"ratio", "linear", "rank"}}, default="ratio"
+        How class uncertainties become integer margins in ``[1, max_margin]``
+        (:func:`~skimbalance.uncertainty.class_margins.uncertainty_margins`):
+        ``"ratio"``, ``m = floor(M u / max u)`` (only classes within
+        ``2/3`` of the most uncertain get ``m >= 2``); ``"linear"``,
+        ``m = 1 + round((M - 1) u / max u)``; ``"rank"``, ``M`` bands of
+        about equal size by rank of uncertainty.
+    freeze_margins : bool, default=False
+        If True, the class margins are estimated once, at the end of the
+        warm-up, and kept to the end of training (the refreshes then update
+        the sample-level feature moments only). With
+        ``class_weight_start_epoch=warmup_epochs`` the margins are then
+        estimated on the unweighted network, before the class weights start:
+        the combination that keeps the margins on the rare classes with
+        ``class_weight`` (re-weighting flattens the class uncertainties, see
+        the user guide).
     margin_source : {{"uncertainty", "fixed"}}, default="uncertainty"
         Where the class margins come from once the warm-up ends:
         ``"uncertainty"`` is the method (each class's margin from its
@@ -399,7 +508,19 @@ default="large_margin"
         make L-softmax and SphereFace trainable (they anneal it down to 5 for
         ``m = 4``). With 0 (the pure ``psi_m`` of the paper's Eq. 10) and
         ``m = 3`` the network under-fits small data sets. Ignored by
-        ``"cosface"`` and ``"arcface"``.
+        ``"cosface"`` and ``"arcface"``. With ``softmax_weight_start`` it is
+        the value the annealing ends at.
+    softmax_weight_start : float or None, default=None
+        If given, ``lambda`` is annealed from this (large) value at the first
+        margin epoch down to ``softmax_weight`` at the last class-level epoch
+        (``1 + lambda`` falls geometrically, one step per epoch), as
+        L-softmax and SphereFace train; None keeps ``softmax_weight``
+        constant.
+    sample_covariance : {{"diagonal", "full"}}, default="diagonal"
+        Feature covariance ``Sigma_f`` of the sample-level term (Eq. 13):
+        its diagonal, or the full covariance of the ``n_mc_samples`` passes
+        (from the centred passes kept for every training sample:
+        ``n_mc_samples`` times the memory of the feature means).
     mc_predict : bool, default=False
         If True, ``predict_proba`` and ``predict`` average ``n_mc_samples``
         MC-dropout passes; otherwise they use one deterministic pass with
@@ -459,6 +580,8 @@ default="large_margin"
         "margin_type": [StrOptions(set(MARGIN_TYPES))],
         "max_margin": [Interval(numbers.Integral, 1, None, closed="left")],
         "margin_source": [StrOptions({"uncertainty", "fixed"})],
+        "margin_map": [StrOptions(set(MARGIN_MAPS))],
+        "freeze_margins": ["boolean"],
         "n_mc_samples": [Interval(numbers.Integral, 1, None, closed="left")],
         "uncertainty_interval": [Interval(numbers.Integral, 1, None, closed="left")],
         "warmup_epochs": [Interval(numbers.Integral, 0, None, closed="left")],
@@ -466,6 +589,8 @@ default="large_margin"
         "sample_margin": [Interval(numbers.Real, 0, None, closed="left")],
         "scale": [Interval(numbers.Real, 0, None, closed="neither")],
         "softmax_weight": [Interval(numbers.Real, 0, None, closed="left")],
+        "softmax_weight_start": [None, Interval(numbers.Real, 0, None, closed="left")],
+        "sample_covariance": [StrOptions({"diagonal", "full"})],
         "mc_predict": ["boolean"],
     }
 
@@ -475,6 +600,8 @@ default="large_margin"
         margin_type="large_margin",
         max_margin=3,
         margin_source="uncertainty",
+        margin_map="ratio",
+        freeze_margins=False,
         n_mc_samples=10,
         uncertainty_interval=5,
         warmup_epochs=10,
@@ -482,6 +609,8 @@ default="large_margin"
         sample_margin=0.5,
         scale=30.0,
         softmax_weight=1.0,
+        softmax_weight_start=None,
+        sample_covariance="diagonal",
         mc_predict=False,
         hidden_layer_sizes=(512, 512),
         dropout=0.5,
@@ -508,6 +637,8 @@ default="large_margin"
         self.margin_type = margin_type
         self.max_margin = max_margin
         self.margin_source = margin_source
+        self.margin_map = margin_map
+        self.freeze_margins = freeze_margins
         self.n_mc_samples = n_mc_samples
         self.uncertainty_interval = uncertainty_interval
         self.warmup_epochs = warmup_epochs
@@ -515,6 +646,8 @@ default="large_margin"
         self.sample_margin = sample_margin
         self.scale = scale
         self.softmax_weight = softmax_weight
+        self.softmax_weight_start = softmax_weight_start
+        self.sample_covariance = sample_covariance
         self.mc_predict = mc_predict
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes,
@@ -584,6 +717,7 @@ default="large_margin"
             float(self.sample_margin),
             float(self.scale),
             float(self.softmax_weight),
+            self.sample_covariance,
         )
 
     def _mc_batch_size(self):
@@ -610,6 +744,15 @@ default="large_margin"
             sample_level_epochs=self.sample_level_epochs,
             batch_size=self._mc_batch_size(),
             margin_source=self.margin_source,
+            margin_map=self.margin_map,
+            freeze_margins=self.freeze_margins,
+            softmax_weight_start=(
+                None
+                if self.softmax_weight_start is None
+                else float(self.softmax_weight_start)
+            ),
+            softmax_weight_end=float(self.softmax_weight),
+            sample_covariance=self.sample_covariance,
         )
         return [("uncertainty_schedule", schedule)]
 

@@ -9,7 +9,9 @@ Class level (Sec. 4)
     :mod:`skimbalance.losses.large_margin`.
 Sample level (Sec. 5)
     A sample's feature is a Gaussian ``f ~ N(mu_f, Sigma_f)`` estimated by MC
-    dropout (diagonal ``Sigma_f``). The error ``E(f) = w_j^T f - w_y^T f`` is a
+    dropout: ``Sigma_f`` is its diagonal (``covariance="diagonal"``) or the
+    full covariance of the ``N`` stored passes (``covariance="full"``, from
+    the centred passes, a rank-``N`` factor). The error ``E(f) = w_j^T f - w_y^T f`` is a
     univariate Gaussian with ``mu_E = (w_j - w_y)^T mu_f`` and
     ``sigma_E^2 = (w_j - w_y)^T Sigma_f (w_j - w_y)`` (Eq. 13), and its CCDF at
     0, ``F_E(0) = P(E(f) > 0) = Phi(mu_E / sigma_E)`` (Eq. 14), is the
@@ -129,8 +131,66 @@ def error_moments(feature_mean, feature_var, weight, targets):
     return mu_e, var_e
 
 
+def error_moments_from_passes(feature_mean, feature_deviations, weight, targets):
+    """Eq. 13 with the full feature covariance of the ``N`` MC passes.
+
+    ``Sigma_f = (1/N) sum_i d_i d_i^T`` with the centred passes
+    ``d_i = f_i - mu_f``, so ``sigma_E^2 = (1/N) sum_i ((w_j - w_y)^T d_i)^2``:
+    computed from the ``N`` projections ``W d_i`` without forming any
+    ``D x D`` matrix (cost ``B N C D``, the same as one forward pass of the
+    head over the passes).
+
+    Parameters
+    ----------
+    feature_mean : Tensor of shape (B, D) or (B, T, D)
+        ``mu_f``.
+    feature_deviations : Tensor of shape (B, N, D) or (B, N, T, D)
+        The centred passes ``d_i`` of every sample
+        (:attr:`~skimbalance.uncertainty.mc_dropout.MCDropoutStatistics.feature_deviations`).
+    weight : Tensor of shape (C, D) or (T, C, D)
+    targets : LongTensor of shape (B,) or (B, T)
+
+    Returns
+    -------
+    mu_e, var_e : Tensor of shape (B, C) or (B, T, C)
+        Both 0 in the true-class column.
+
+    References
+    ----------
+    .. [1] S. Khan et al., "Striking the Right Balance with Uncertainty",
+       CVPR 2019, Eq. 12-13.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skimbalance.losses.uncertainty_margin import error_moments_from_passes
+    >>> dev = torch.tensor([[[1.0, 1.0], [-1.0, -1.0]]])  # perfectly correlated
+    >>> mu, var = error_moments_from_passes(torch.tensor([[1.0, 0.0]]), dev,
+    ...                                     torch.eye(2), torch.tensor([0]))
+    >>> var.tolist()  # (w_1 - w_0)^T d = 0 on both passes (diagonal: 2.0)
+    [[0.0, 0.0]]
+    """
+    index = targets.unsqueeze(-1)
+    scores = project(feature_mean, weight)
+    mu_e = scores - scores.gather(-1, index)
+    n, n_passes = feature_deviations.shape[:2]
+    flat = feature_deviations.reshape(n * n_passes, *feature_deviations.shape[2:])
+    proj = project(flat, weight)
+    proj = proj.reshape(n, n_passes, *proj.shape[1:])  # (B, N, [T,] C)
+    pass_index = index.unsqueeze(1).expand(*proj.shape[:-1], 1)
+    diff = proj - proj.gather(-1, pass_index)
+    var_e = (diff * diff).mean(dim=1)
+    return mu_e, var_e.scatter(-1, index, 0.0)
+
+
 def misclassification_probability(
-    feature_mean, feature_var, weight, targets, *, margin_type="large_margin"
+    feature_mean,
+    feature_var,
+    weight,
+    targets,
+    *,
+    margin_type="large_margin",
+    covariance="diagonal",
 ):
     """CCDF ``F_E(0)`` of the error at 0 for the most probable confusion.
 
@@ -143,11 +203,17 @@ def misclassification_probability(
 
     Parameters
     ----------
-    feature_mean, feature_var : Tensor of shape (B, D) or (B, T, D)
-        MC-dropout mean and per-dimension variance of each sample's features.
+    feature_mean : Tensor of shape (B, D) or (B, T, D)
+        MC-dropout mean of each sample's features.
+    feature_var : Tensor
+        With ``covariance="diagonal"``, the per-dimension variance, shaped
+        like ``feature_mean``; with ``"full"``, the centred passes, of shape
+        (B, N, D) or (B, N, T, D) (:func:`error_moments_from_passes`).
     weight : Tensor of shape (C, D) or (T, C, D)
     targets : LongTensor of shape (B,) or (B, T)
     margin_type : {"large_margin", "sphereface", "cosface", "arcface"}
+    covariance : {"diagonal", "full"}, default="diagonal"
+        Which ``Sigma_f`` of Eq. 13 ``feature_var`` describes.
 
     Returns
     -------
@@ -173,7 +239,15 @@ def misclassification_probability(
     # moments overflow float32 long before the features do.
     wide = _wide_dtype(weight.device)
     w = _family_weight(weight, margin_type).to(wide)
-    mu_e, var_e = error_moments(feature_mean.to(wide), feature_var.to(wide), w, targets)
+    if covariance == "diagonal":
+        moments = error_moments
+    elif covariance == "full":
+        moments = error_moments_from_passes
+    else:
+        raise ValueError(
+            f"covariance must be 'diagonal' or 'full', got {covariance!r}."
+        )
+    mu_e, var_e = moments(feature_mean.to(wide), feature_var.to(wide), w, targets)
     positive = var_e > _VAR_EPS
     safe_sigma = torch.sqrt(torch.where(positive, var_e, torch.ones_like(var_e)))
     step = torch.sign(mu_e.detach()) * float("inf")
@@ -206,6 +280,7 @@ def uncertainty_margin_loss(
     cosface_step=0.175,
     arcface_step=0.2,
     softmax_weight=0.0,
+    sample_covariance="diagonal",
 ):
     """Per-sample uncertainty-driven max-margin loss (class + sample level).
 
@@ -228,8 +303,10 @@ def uncertainty_margin_loss(
     margin_type : {"large_margin", "sphereface", "cosface", "arcface"}
         Margin family, see :mod:`skimbalance.losses.large_margin`.
     sample_stats : tuple (feature_mean, feature_var) or None
-        MC-dropout mean and diagonal variance of each sample's features, shaped
-        like ``features``; None switches the sample-level term off.
+        MC-dropout mean of each sample's features, shaped like ``features``,
+        and their diagonal variance (same shape) or, with
+        ``sample_covariance="full"``, their centred passes (B, N, [T,] D);
+        None switches the sample-level term off.
     sample_margin : float, default=0.5
         ``lambda``: the extra margin (cosine units) of a surely misclassified
         sample.
@@ -240,6 +317,8 @@ def uncertainty_margin_loss(
         :func:`skimbalance.losses.large_margin.margin_value`.
     softmax_weight : float, default=0
         L-softmax/SphereFace annealing ``lambda`` (0 = pure margin).
+    sample_covariance : {"diagonal", "full"}, default="diagonal"
+        ``Sigma_f`` of Eq. 13, see :func:`misclassification_probability`.
 
     Returns
     -------
@@ -279,6 +358,7 @@ def uncertainty_margin_loss(
             weight,
             targets,
             margin_type=margin_type,
+            covariance=sample_covariance,
         )
         offset = sample_margin * prob
     logits = margin_logits(

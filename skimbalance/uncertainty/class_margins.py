@@ -21,6 +21,19 @@ Scale of ``u``
     every class is equally uncertain every class gets ``M``, i.e. the fixed-
     margin setting of the paper's Table 7; when no class shows any uncertainty
     every margin is 1 (plain softmax).
+Other maps (``margin_map``)
+    The ``"ratio"`` rule above gives ``m >= 2`` only to classes within 2/3 of
+    the most uncertain one, and ``m = M`` to that class alone. Two smoother
+    readings of "more uncertain, larger margin" are offered, both monotone
+    and both giving ``M`` to the most uncertain class and 1 to a class with
+    no uncertainty:
+
+    - ``"linear"``: ``m = 1 + round((M - 1) ubar_c / max_k ubar_k)``, the
+      uncertainty ratio mapped linearly onto ``[1, M]``;
+    - ``"rank"``: ``m = 1 + round((M - 1) r_c / (C - 1))`` with ``r_c`` the
+      class's rank by uncertainty (0 for the least uncertain; ties share the
+      higher rank), i.e. the classes are split into ``M`` bands of about
+      equal size, whatever the spread of the uncertainties.
 """
 
 import torch
@@ -123,13 +136,34 @@ def uncertainty_scale(class_uncertainty, max_margin=3):
     return 2.0 * max_margin * ratio
 
 
-def uncertainty_margins(class_uncertainty, max_margin=3):
-    """Integer class margins ``m = min(M, max(1, floor(0.5 u)))``.
+MARGIN_MAPS = ("ratio", "linear", "rank")
+"""The maps from class uncertainties to integer margins (module docstring)."""
 
-    ``u`` is :func:`uncertainty_scale`: the most uncertain class (of each
-    task) gets ``max_margin``, a class gets ``k`` when its uncertainty is at
-    least ``k / max_margin`` of the largest, and the rest get 1. Monotone
-    non-decreasing in the uncertainty.
+
+def _rank_margins(class_uncertainty, max_margin):
+    u = torch.as_tensor(class_uncertainty).double()
+    if bool((u < 0).any()):
+        raise ValueError("Uncertainties must be non-negative.")
+    u = torch.where(torch.isnan(u), torch.full_like(u, float("inf")), u)
+    n_classes = u.shape[-1]
+    # Rank with ties sharing the higher rank: #{k : u_k <= u_c} - 1.
+    rank = (u.unsqueeze(-2) <= u.unsqueeze(-1)).sum(-1).double() - 1.0
+    # A lone class is the most uncertain of its task (as with "ratio").
+    frac = rank / (n_classes - 1) if n_classes > 1 else torch.ones_like(rank)
+    m = torch.floor(1.0 + (max_margin - 1) * frac + 0.5)
+    m = torch.where(u > 0, m, torch.ones_like(m))  # no uncertainty, no margin
+    return m.clamp(1, max_margin).long()
+
+
+def uncertainty_margins(class_uncertainty, max_margin=3, margin_map="ratio"):
+    """Integer class margins from the class uncertainties.
+
+    With ``margin_map="ratio"`` (the default), ``m = min(M, max(1,
+    floor(0.5 u)))`` where ``u`` is :func:`uncertainty_scale`: the most
+    uncertain class (of each task) gets ``max_margin``, a class gets ``k``
+    when its uncertainty is at least ``k / max_margin`` of the largest, and
+    the rest get 1. ``"linear"`` and ``"rank"`` are the smoother maps of the
+    module docstring. All are monotone non-decreasing in the uncertainty.
 
     Parameters
     ----------
@@ -137,6 +171,8 @@ def uncertainty_margins(class_uncertainty, max_margin=3):
         Output of :func:`class_uncertainty`.
     max_margin : int, default=3
         The cap ``M`` (the paper's fixed margin).
+    margin_map : {"ratio", "linear", "rank"}, default="ratio"
+        How uncertainties become margins.
 
     Returns
     -------
@@ -151,10 +187,29 @@ def uncertainty_margins(class_uncertainty, max_margin=3):
     --------
     >>> import torch
     >>> from skimbalance.uncertainty.class_margins import uncertainty_margins
-    >>> uncertainty_margins(torch.tensor([0.1, 0.2, 0.3, 0.4])).tolist()
+    >>> u = torch.tensor([0.1, 0.2, 0.3, 0.4])
+    >>> uncertainty_margins(u).tolist()
     [1, 1, 2, 3]
+    >>> uncertainty_margins(u, margin_map="linear").tolist()
+    [2, 2, 3, 3]
+    >>> uncertainty_margins(u, margin_map="rank").tolist()
+    [1, 2, 2, 3]
     """
+    if margin_map not in MARGIN_MAPS:
+        raise ValueError(
+            f"margin_map must be one of {MARGIN_MAPS}, got {margin_map!r}."
+        )
+    if margin_map == "rank":
+        max_margin = int(max_margin)
+        if max_margin < 1:
+            raise ValueError(f"max_margin must be >= 1, got {max_margin}.")
+        return _rank_margins(class_uncertainty, max_margin)
     u = uncertainty_scale(class_uncertainty, max_margin)
+    if margin_map == "linear":
+        ratio = u / (2.0 * int(max_margin))
+        m = torch.floor(1.0 + (int(max_margin) - 1) * ratio + 0.5 + 1e-9)
+        m = torch.where(ratio > 0, m, torch.ones_like(m))
+        return m.clamp(1, int(max_margin)).long()
     # A small tolerance so that exact ratios k / M are not lost to rounding.
     m = torch.floor(0.5 * u + 1e-9)
     return m.clamp(1, int(max_margin)).long()

@@ -40,12 +40,18 @@ class MCDropoutStatistics:
         covariance ``Sigma_f``). The mean has the features' dtype; the
         variance is float64 (float32 on MPS, which has no float64), as the
         variance of large float32 features overflows float32.
+    feature_deviations : Tensor of shape (n, N, ..., D) or None
+        With ``keep_passes=True``: each pass's features minus their mean, in
+        the features' dtype. They are an exact rank-``N`` factor of the full
+        feature covariance, ``Sigma_f = (1/N) sum_i d_i d_i^T``; None
+        otherwise.
     """
 
     prob_mean: torch.Tensor
     prob_var: torch.Tensor
     feature_mean: torch.Tensor
     feature_var: torch.Tensor
+    feature_deviations: torch.Tensor | None = None
 
     @property
     def uncertainty(self):
@@ -243,6 +249,7 @@ def mc_dropout_statistics(
     activation="softmax",
     device=None,
     seed=None,
+    keep_passes=False,
 ):
     """Mean and variance of predictions and features over ``N`` dropout passes.
 
@@ -284,6 +291,11 @@ def mc_dropout_statistics(
         the other rows or on ``batch_size`` or the device, and torch's random
         state is not used. Needs ``model`` to be an ``nn.Module`` whose dropout
         modules see the batch on their first axis.
+    keep_passes : bool, default=False
+        Also return every pass's centred features
+        (:attr:`MCDropoutStatistics.feature_deviations`, ``N`` times the
+        memory of the mean), from which the full feature covariance of the
+        sample-level term (Eq. 13) is computed.
 
     Returns
     -------
@@ -329,7 +341,7 @@ def mc_dropout_statistics(
     # entry of 1e20 is enough): it is kept in float64 where the device has it.
     wide = torch.float32 if torch.device(device).type == "mps" else torch.float64
     modes = [(mod, mod.training) for mod in model.modules()] if is_module else []
-    parts = {"pm": [], "pv": [], "fm": [], "fv": []}
+    parts = {"pm": [], "pv": [], "fm": [], "fv": [], "fd": []}
     masks = None
     try:
         if is_module:
@@ -357,6 +369,9 @@ def mc_dropout_statistics(
                 features = features.reshape(n_samples, b, *features.shape[1:])
                 pv, pm = torch.var_mean(probs, dim=0, correction=0)
                 fv, fm = torch.var_mean(features.to(wide), dim=0, correction=0)
+                if keep_passes:  # (b, N, ..., D): centred passes, sample-major
+                    dev = (features.to(wide) - fm).to(features.dtype)
+                    parts["fd"].append(dev.movedim(0, 1))
                 fm = fm.to(features.dtype)
                 parts["pm"].append(pm)
                 parts["pv"].append(pv)
@@ -374,4 +389,5 @@ def mc_dropout_statistics(
         prob_var=torch.cat(parts["pv"]),
         feature_mean=torch.cat(parts["fm"]),
         feature_var=torch.cat(parts["fv"]),
+        feature_deviations=torch.cat(parts["fd"]) if keep_passes else None,
     )

@@ -300,3 +300,125 @@ def test_mc_prediction_is_keyed_by_the_fit_seed_and_leaves_torch_rng_alone():
     # The same network with another MC seed draws other masks.
     b._mc_seed += 1
     assert not np.array_equal(a.predict_uncertainty(X), b.predict_uncertainty(X))
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_balanced_weights_deferred_past_frozen_margins_keep_them_on_the_rare_class(
+    seed,
+):
+    # Issue 19 item 11: with class_weight="balanced" from the first epoch the
+    # class uncertainties flatten and the largest margin moves to a majority
+    # class (on these blobs seeds 0 and 1 give [3, 2, 1] and [1, 3, 2]).
+    # Estimating the margins once on the unweighted warm-up network and
+    # switching the weights on after it keeps them on the rare class.
+    X, y = _imbalanced_blobs(seed)
+    params = {**FAST, "max_epochs": 10}
+    clf = UncertaintyMarginClassifier(
+        **params,
+        class_weight="balanced",
+        class_weight_start_epoch=params["warmup_epochs"],
+        freeze_margins=True,
+        random_state=seed,
+    ).fit(X, y)
+    assert clf.class_margins_.tolist() == [1, 1, 3]
+    records = [
+        row["class_margins"] for row in clf.net_.history if "class_margins" in row
+    ]
+    assert len(records) > 1 and all(r == records[0] for r in records)
+    # the margins are those an unweighted fit estimates at its first refresh
+    plain = UncertaintyMarginClassifier(**params, random_state=seed).fit(X, y)
+    first = next(r["class_margins"] for r in plain.net_.history if "class_margins" in r)
+    assert clf.class_margins_.tolist() == first
+    # the weights did switch on after the warm-up
+    on = [row["class_weights_on"] for row in clf.net_.history]
+    assert on == [False] * params["warmup_epochs"] + [True] * (
+        params["max_epochs"] - params["warmup_epochs"]
+    )
+
+
+def test_frozen_margins_ignore_later_refreshes_but_update_uncertainty():
+    X, y = _imbalanced_blobs(3)
+    clf = UncertaintyMarginClassifier(**FAST, freeze_margins=True, random_state=0).fit(
+        X, y
+    )
+    rows = [row for row in clf.net_.history if "class_margins" in row]
+    assert len(rows) >= 3
+    assert all(r["class_margins"] == rows[0]["class_margins"] for r in rows)
+    assert rows[0]["class_uncertainty"] != rows[-1]["class_uncertainty"]
+    np.testing.assert_allclose(clf.class_uncertainty_, rows[-1]["class_uncertainty"])
+
+
+@pytest.mark.parametrize("margin_map", ["linear", "rank"])
+def test_margin_map_is_applied_to_the_recorded_uncertainties(margin_map):
+    X, y = _imbalanced_blobs(1)
+    clf = UncertaintyMarginClassifier(
+        **FAST, margin_map=margin_map, random_state=0
+    ).fit(X, y)
+    for row in clf.net_.history:
+        if "class_margins" in row:
+            expected = uncertainty_margins(
+                torch.tensor(row["class_uncertainty"]), 3, margin_map
+            )
+            assert row["class_margins"] == expected.tolist()
+
+
+def test_softmax_weight_is_annealed_over_the_class_stage():
+    X, y = _imbalanced_blobs(0)
+    params = {**FAST, "max_epochs": 8, "warmup_epochs": 2, "sample_level_epochs": 2}
+    clf = UncertaintyMarginClassifier(
+        **params, softmax_weight_start=99.0, softmax_weight=0.0, random_state=0
+    ).fit(X, y)
+    lam = [row["softmax_weight"] for row in clf.net_.history]
+    # class stage: epochs 3-6; 1 + lambda falls geometrically from 100 to 1
+    expected = [99.0, 99.0, 99.0, 100 ** (2 / 3) - 1, 100 ** (1 / 3) - 1, 0.0, 0, 0]
+    np.testing.assert_allclose(lam, expected, atol=1e-12)
+    assert clf.net_.criterion_.softmax_weight == 0.0
+    constant = UncertaintyMarginClassifier(**params, random_state=0).fit(X, y)
+    assert "softmax_weight" not in constant.net_.history[-1]
+
+
+def test_full_sample_covariance_fits_and_logs_its_probability():
+    X, y = _imbalanced_blobs(2)
+    clf = UncertaintyMarginClassifier(
+        **FAST, sample_covariance="full", random_state=0
+    ).fit(X, y)
+    probs = [
+        row["misclassification_probability"]
+        for row in clf.net_.history
+        if "misclassification_probability" in row
+    ]
+    assert len(probs) == FAST["sample_level_epochs"]
+    assert all(0.0 <= p <= 1.0 for p in probs)
+    assert clf.net_.criterion_.feature_var is None  # released after fit
+    assert clf.score(X, y) > 0.8
+
+
+def test_invalid_new_parameters():
+    X, y = _imbalanced_blobs(0)
+    for name, value in [
+        ("margin_map", "log"),
+        ("freeze_margins", "yes"),
+        ("softmax_weight_start", -1.0),
+        ("sample_covariance", "low_rank"),
+    ]:
+        with pytest.raises(ValueError, match=name):
+            UncertaintyMarginClassifier(**{name: value}).fit(X, y)
+
+
+def test_criterion_pickled_before_sample_covariance_still_runs():
+    # A criterion from a pickle of an earlier version has no sample_covariance.
+    from skimbalance.classifiers.uncertainty_margin import (
+        MarginHead,
+        UncertaintyMarginCriterion,
+    )
+
+    head = MarginHead(1, 3, 2, "large_margin", 30.0)
+    crit = UncertaintyMarginCriterion("large_margin", 0.5, 30.0).bind(head)
+    del crit.sample_covariance
+    crit.stage, crit.margins = "sample", torch.tensor([[1, 3]])
+    crit.feature_mean = torch.randn(4, 1, 3)
+    crit.feature_var = torch.rand(4, 1, 3, dtype=torch.float64)
+    emb = torch.randn(4, 1, 3)
+    y = torch.tensor([[0], [1], [1], [0]])
+    loss, logs = crit((head(emb), emb), y, {"index": torch.arange(4)})
+    assert torch.isfinite(loss) and 0.0 <= logs["misclassification_probability"] <= 1

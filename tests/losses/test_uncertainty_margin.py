@@ -12,6 +12,7 @@ from skimbalance.losses.large_margin import (
 )
 from skimbalance.losses.uncertainty_margin import (
     error_moments,
+    error_moments_from_passes,
     misclassification_probability,
     uncertainty_margin_loss,
 )
@@ -350,3 +351,149 @@ def test_plain_logits_finite_and_scale_free_at_1e30(margin_type):
     assert torch.isfinite(logits).all()
     if margin_type in ("cosface", "arcface"):  # s cos: the same for both rows
         torch.testing.assert_close(logits[0], logits[1])
+
+
+# ------------------------------------------- full covariance of the MC passes
+def _passes(seed=0, n=8, n_passes=6, d=5):
+    """Correlated passes: a shared random direction per sample plus noise."""
+    g = torch.Generator().manual_seed(100 + seed)
+    direction = torch.randn(n, 1, d, generator=g, dtype=DT)
+    scale = torch.randn(n, n_passes, 1, generator=g, dtype=DT)
+    noise = 0.2 * torch.randn(n, n_passes, d, generator=g, dtype=DT)
+    passes = direction * scale + noise
+    return passes - passes.mean(dim=1, keepdim=True)
+
+
+def _loop_probability_full(mean, deviations, weight, targets):
+    """Eq. 12-14 with Sigma_f = (1/N) sum_i d_i d_i^T built entry by entry."""
+    n, n_passes, d = deviations.shape
+    out = []
+    for i in range(n):
+        sigma = [[0.0] * d for _ in range(d)]
+        for k in range(n_passes):
+            for a in range(d):
+                for b in range(d):
+                    sigma[a][b] = (
+                        sigma[a][b]
+                        + deviations[i, k, a] * deviations[i, k, b] / n_passes
+                    )
+        y = int(targets[i])
+        best = torch.zeros((), dtype=mean.dtype)
+        for j in range(weight.shape[0]):
+            if j == y:
+                continue
+            diff = weight[j] - weight[y]
+            mu = sum(diff[a] * mean[i, a] for a in range(d))
+            s2 = sum(
+                diff[a] * sigma[a][b] * diff[b] for a in range(d) for b in range(d)
+            )
+            if float(s2.detach()) <= 1e-12:
+                p = torch.tensor(
+                    0.5 if float(mu.detach()) == 0 else float(mu > 0), dtype=DT
+                )
+            else:
+                p = 0.5 * (1 + torch.erf(mu / torch.sqrt(2 * s2)))
+            best = torch.maximum(best, p)
+        out.append(best)
+    return torch.stack(out)
+
+
+def test_full_covariance_matches_loop_value_and_gradient():
+    _, weight, targets, mean, _ = _problem(7)
+    dev = _passes(7)
+    weight.requires_grad_(True)
+    prob = misclassification_probability(mean, dev, weight, targets, covariance="full")
+    ref = _loop_probability_full(mean, dev, weight, targets)
+    assert torch.allclose(prob, ref, atol=1e-12)
+    (g,) = torch.autograd.grad(prob.sum(), weight)
+    (r,) = torch.autograd.grad(ref.sum(), weight)
+    assert torch.allclose(g, r, atol=1e-10)
+
+
+def test_full_covariance_differs_from_its_diagonal_only_through_correlations():
+    _, weight, targets, mean, _ = _problem(8)
+    dev = _passes(8)
+    diag = (dev**2).mean(dim=1)
+    _, var_full = error_moments_from_passes(mean, dev, weight, targets)
+    _, var_diag = error_moments(mean, diag, weight, targets)
+    assert not torch.allclose(var_full, var_diag)  # the passes are correlated
+    # one feature dimension: no correlations, the two agree
+    mu1, v1 = error_moments_from_passes(
+        mean[:, :1], dev[:, :, :1], weight[:, :1], targets
+    )
+    mu2, v2 = error_moments(mean[:, :1], diag[:, :1], weight[:, :1], targets)
+    assert torch.allclose(mu1, mu2) and torch.allclose(v1, v2, atol=1e-12)
+
+
+def test_full_covariance_degenerate_cases_are_finite():
+    _, weight, targets, mean, _ = _problem(9)
+    # a single pass: zero covariance, F is the step of the mean's decision
+    one = torch.zeros(mean.shape[0], 1, mean.shape[1], dtype=DT)
+    weight.requires_grad_(True)
+    prob = misclassification_probability(mean, one, weight, targets, covariance="full")
+    step = misclassification_probability(mean, torch.zeros_like(mean), weight, targets)
+    assert torch.equal(prob, step)
+    (g,) = torch.autograd.grad(prob.sum(), weight, allow_unused=True)
+    assert g is None or torch.isfinite(g).all()
+    # one class: no confusion; an empty batch
+    p1 = misclassification_probability(
+        mean,
+        _passes(9),
+        weight[:1],
+        torch.zeros(8, dtype=torch.long),
+        covariance="full",
+    )
+    assert torch.equal(p1, torch.zeros(8, dtype=DT))
+    empty = misclassification_probability(
+        mean[:0], _passes(9)[:0], weight, targets[:0], covariance="full"
+    )
+    assert empty.shape == (0,)
+    with pytest.raises(ValueError, match="covariance"):
+        misclassification_probability(mean, _passes(9), weight, targets, covariance="x")
+
+
+def test_full_covariance_loss_matches_loop_and_per_task():
+    features, weight, targets, mean, _ = _problem(10, n=10)
+    dev = _passes(10, n=10)
+    class_margins = torch.tensor([1, 2, 3, 4])
+    features.requires_grad_(True)
+    loss = uncertainty_margin_loss(
+        features,
+        weight,
+        targets,
+        class_margins,
+        sample_stats=(mean, dev),
+        sample_margin=0.7,
+        sample_covariance="full",
+    )
+    prob = _loop_probability_full(mean, dev, weight, targets)
+    # the loop loss of the diagonal test, with the full-covariance F
+    ref = []
+    for i in range(features.shape[0]):
+        f, y, m = features[i], int(targets[i]), int(class_margins[int(targets[i])])
+        logits = []
+        for j in range(weight.shape[0]):
+            w = weight[j]
+            if j != y:
+                logits.append(torch.dot(w, f))
+                continue
+            theta = torch.acos(torch.dot(w, f) / (w.norm() * f.norm()))
+            r = min(int(m * theta.item() / math.pi), m - 1)
+            psi = (-1) ** r * torch.cos(m * theta) - 2 * r
+            logits.append(w.norm() * f.norm() * (psi - 0.7 * prob[i]))
+        ref.append(-torch.log_softmax(torch.stack(logits), 0)[y])
+    ref = torch.stack(ref)
+    assert torch.allclose(loss, ref, atol=1e-8)
+    (g,) = torch.autograd.grad(loss.sum(), features)
+    assert torch.isfinite(g).all()
+    # a task axis: (B, N, T, D) passes give each task's own probability
+    w2 = torch.stack([weight, weight.flip(0)])
+    t2 = torch.stack([targets, targets.flip(0)], dim=1)
+    m2 = torch.stack([mean, mean.flip(0)], dim=1)
+    d2 = torch.stack([dev, dev.flip(0)], dim=2)
+    both = misclassification_probability(m2, d2, w2, t2, covariance="full")
+    for t in range(2):
+        alone = misclassification_probability(
+            m2[:, t], d2[:, :, t], w2[t], t2[:, t], covariance="full"
+        )
+        assert torch.allclose(both[:, t], alone, atol=1e-12)

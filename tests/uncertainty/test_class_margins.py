@@ -87,3 +87,66 @@ def test_rarer_uncertain_class_gets_larger_margin_end_to_end():
     y = torch.tensor([0] * 20 + [1] * 10 + [2] * 2)
     margins = uncertainty_margins(class_uncertainty(u, y, 3))
     assert margins.tolist() == [1, 1, 3]
+
+
+def _loop_margins(u, max_margin, margin_map):
+    """The maps of the module docstring, one class at a time in plain Python."""
+    top = max(u)
+    out = []
+    for value in u:
+        if value == 0:
+            out.append(1)
+        elif margin_map == "linear":
+            out.append(math.floor(1 + (max_margin - 1) * value / top + 0.5))
+        else:  # rank: ties share the higher rank
+            rank = sum(1 for other in u if other <= value) - 1
+            frac = rank / (len(u) - 1) if len(u) > 1 else 1.0
+            out.append(math.floor(1 + (max_margin - 1) * frac + 0.5))
+    return out
+
+
+@pytest.mark.parametrize("margin_map", ["linear", "rank"])
+@pytest.mark.parametrize("max_margin", [1, 2, 3, 4])
+def test_smoother_maps_match_loop(margin_map, max_margin):
+    g = torch.Generator().manual_seed(max_margin)
+    for _ in range(20):
+        u = torch.rand(7, generator=g, dtype=torch.float64).tolist()
+        got = uncertainty_margins(torch.tensor(u), max_margin, margin_map).tolist()
+        assert got == _loop_margins(u, max_margin, margin_map)
+
+
+@pytest.mark.parametrize("margin_map", ["ratio", "linear", "rank"])
+def test_every_map_is_monotone_capped_and_gives_the_top_class_max(margin_map):
+    u = torch.tensor([0.01, 0.02, 0.05, 0.06, 0.2, 0.3, 0.9, 1.0])
+    m = uncertainty_margins(u, 3, margin_map)
+    assert torch.all(m[1:] >= m[:-1])
+    assert int(m.min()) >= 1 and int(m.max()) == 3 and int(m[-1]) == 3
+
+
+def test_smoother_maps_give_more_classes_a_margin_than_ratio():
+    # Issue 19 item 12: "ratio" gives m >= 2 only within 2/3 of the top.
+    u = torch.tensor([0.05, 0.06, 0.07, 0.08, 0.1, 0.3, 0.4, 0.5, 0.6, 1.0])
+    ratio = uncertainty_margins(u, 3, "ratio")
+    assert int((ratio > 1).sum()) == 1
+    assert int((uncertainty_margins(u, 3, "linear") > 1).sum()) == 5
+    assert int((uncertainty_margins(u, 3, "rank") > 1).sum()) == 7
+
+
+@pytest.mark.parametrize("margin_map", ["linear", "rank"])
+def test_smoother_maps_edge_cases(margin_map):
+    # no uncertainty: margin 1; equal uncertainties: every class M (as "ratio")
+    assert uncertainty_margins(torch.zeros(4), 3, margin_map).tolist() == [1] * 4
+    assert uncertainty_margins(torch.full((4,), 0.2), 3, margin_map).tolist() == [3] * 4
+    # one class; a class without samples (NaN) counts as the most uncertain
+    assert uncertainty_margins(torch.tensor([0.4]), 3, margin_map).tolist() == [3]
+    m = uncertainty_margins(torch.tensor([0.1, float("nan"), 0.05]), 3, margin_map)
+    assert int(m[1]) == 3
+    # per task (T, C): the map works within each task
+    per_task = uncertainty_margins(
+        torch.tensor([[0.1, 0.4], [0.5, 0.0]]), 3, margin_map
+    )
+    assert per_task.tolist() == [[2 if margin_map == "linear" else 1, 3], [3, 1]]
+    with pytest.raises(ValueError, match="margin_map"):
+        uncertainty_margins(torch.ones(3), 3, "log")
+    with pytest.raises(ValueError, match="non-negative"):
+        uncertainty_margins(torch.tensor([-1.0, 1.0]), 3, margin_map)

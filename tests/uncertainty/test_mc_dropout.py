@@ -204,3 +204,28 @@ def test_keyed_masks_follow_each_dropout_rule():
 def test_keyed_masks_need_a_module():
     with pytest.raises(ValueError, match=r"nn\.Module"):
         mc_dropout_statistics(lambda b: (b, b), torch.zeros(3, 2), seed=0)
+
+
+def test_kept_passes_are_the_centred_passes_in_sample_major_layout():
+    # Same pass-k model as above: pass k of sample i is x_i * (k + 1).
+    n_samples, n = 4, 10
+
+    def model(batch):
+        b = batch.shape[0] // n_samples
+        k = torch.arange(batch.shape[0]) // b
+        out = batch[:, :3] * (k.unsqueeze(1) + 1.0)
+        return out, out
+
+    x = _x(n)
+    stats = mc_dropout_statistics(
+        model, x, n_samples=n_samples, batch_size=3, activation=None, keep_passes=True
+    )
+    outs = torch.stack([x[:, :3] * (k + 1.0) for k in range(n_samples)], dim=1)
+    assert stats.feature_deviations.shape == (n, n_samples, 3)
+    expected = outs - outs.mean(dim=1, keepdim=True)
+    assert torch.allclose(stats.feature_deviations, expected, atol=1e-5)
+    # their mean square is the diagonal variance
+    var = (stats.feature_deviations.double() ** 2).mean(dim=1)
+    assert torch.allclose(var, stats.feature_var, atol=1e-5)
+    plain = mc_dropout_statistics(model, x, n_samples=n_samples, activation=None)
+    assert plain.feature_deviations is None
