@@ -9,6 +9,7 @@ import torch
 from sklearn.model_selection import ShuffleSplit, StratifiedShuffleSplit
 from skorch import NeuralNet
 from skorch.callbacks import Callback
+from skorch.dataset import Dataset
 from skorch.utils import to_tensor
 from torch.utils.data import DataLoader, Subset
 
@@ -117,6 +118,80 @@ class StratifiedValidationSplit:
     def __call__(self, dataset, y=None, groups=None):
         train, valid = self.indices(len(dataset))
         return Subset(dataset, train), Subset(dataset, valid)
+
+
+class PredefinedValidationSplit:
+    """skorch ``train_split`` validating on a given set (``fit(X_val=...)``).
+
+    Trains on the whole dataset and validates on ``X``, ``y`` (skorch's
+    ``predefined_split``, built from arrays). The validation batches carry
+    ``"data"`` and ``"sample_weight"`` but no ``"index"``: that key indexes
+    per-training-sample caches (CLMLE's clusters, the uncertainty margin's MC
+    moments), which have no entry for a validation row.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_val, n_features), float32
+    y : ndarray of shape (n_val, n_tasks), int64
+        Encoded targets.
+    sample_weight : ndarray of shape (n_val, n_tasks), float32
+        Loss weights of the validation rows.
+    """
+
+    def __init__(self, X, y, sample_weight):
+        self.X = X
+        self.y = y
+        self.sample_weight = sample_weight
+
+    def __call__(self, dataset, y=None, groups=None):
+        valid = Dataset({"data": self.X, "sample_weight": self.sample_weight}, self.y)
+        return dataset, valid
+
+
+class ValidationScore(Callback):
+    """Record a scikit-learn score of the estimator on the validation rows.
+
+    At the end of every epoch (after the validation pass, before early
+    stopping reads the row) it records ``score(scorer, X, y, sample_weight)``
+    under ``name``, on the rows of the epoch's validation dataset: the
+    indices of a held-out :class:`~torch.utils.data.Subset` of ``X``, or all
+    of ``X`` for a given validation set. It keeps no data once training ends.
+
+    Parameters
+    ----------
+    name : str
+        History key, e.g. ``"valid_balanced_accuracy"``.
+    score : callable
+        ``score(scorer, X, y, sample_weight)``: the estimator's scoring of
+        validated rows mid-fit.
+    scorer : callable
+        A scikit-learn scorer ``scorer(estimator, X, y, sample_weight=None)``.
+    X : ndarray of shape (n_rows, n_features)
+    y : ndarray of shape (n_rows,) or (n_rows, n_labels)
+        Targets with their original labels.
+    sample_weight : ndarray of shape (n_rows,) or None
+        The user's sample weights, passed to the scorer when given.
+    """
+
+    def __init__(self, name, score, scorer, X, y, sample_weight=None):
+        self.name = name
+        self.score = score
+        self.scorer = scorer
+        self.X = X
+        self.y = y
+        self.sample_weight = sample_weight
+
+    def on_epoch_end(self, net, dataset_valid=None, **kwargs):
+        X, y, weight = self.X, self.y, self.sample_weight
+        if isinstance(dataset_valid, Subset):
+            rows = np.asarray(dataset_valid.indices)
+            X, y = X[rows], y[rows]
+            weight = None if weight is None else weight[rows]
+        net.history.record(self.name, float(self.score(self.scorer, X, y, weight)))
+
+    def on_train_end(self, net, **kwargs):
+        # The fitted net keeps neither the data nor a reference to the estimator.
+        self.score = self.scorer = self.X = self.y = self.sample_weight = None
 
 
 def collect_outputs(net, X, batch_size):

@@ -17,12 +17,16 @@ overrides only the hooks it needs:
     work after training (e.g. CLMLE's final clustering and index).
 ``_predict_task_proba(X)``
     ``(n_samples, T, C)`` class probabilities per task from validated ``X``.
+``_warm_start_error``
+    a class attribute: None where ``warm_start=True`` may continue a fitted
+    network, else the sentence saying why not (``fit`` raises it).
 
 ``ctx`` is a :class:`FitContext` holding the encoded training data, the class
 counts, the device and the seed of this fit.
 """
 
 import copy
+import inspect
 import numbers
 import warnings
 from contextlib import contextmanager
@@ -32,11 +36,13 @@ import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.exceptions import DataConversionWarning
+from sklearn.metrics import check_scoring
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import (
     _check_sample_weight,
+    check_consistent_length,
     check_is_fitted,
     validate_data,
 )
@@ -45,8 +51,10 @@ from skorch.callbacks import EarlyStopping, ProgressBar
 from ._divergence import DivergenceCheck
 from ._net import (
     EpochMeans,
+    PredefinedValidationSplit,
     StratifiedValidationSplit,
     TrainingNet,
+    ValidationScore,
     collect_outputs,
 )
 from ._validation import (
@@ -92,6 +100,13 @@ class FitContext:
         With ``class_weight_start_epoch``, the class-weight factors that
         :class:`~skimbalance.class_weight.DeferredReweighting` applies from
         that epoch on; ``sample_weight`` then holds the sample weights alone.
+    validation : ValidationSet or None
+        The validation set passed to ``fit`` (``X_val``, ``y_val``), validated
+        and encoded; None when early stopping holds out
+        ``validation_fraction`` of the training set, or is off.
+    epochs_done : int
+        Epochs the network has already been trained: 0, or with
+        ``warm_start=True`` the epochs of the previous fits it continues.
     """
 
     X: np.ndarray
@@ -103,6 +118,32 @@ class FitContext:
     device: str
     seed: int
     deferred_class_weights: np.ndarray | None = None
+    validation: "ValidationSet | None" = None
+    epochs_done: int = 0
+
+
+@dataclass
+class ValidationSet:
+    """A user-supplied validation set, validated and encoded (see ``fit``).
+
+    Attributes
+    ----------
+    X : ndarray of shape (n_val, n_features), float32
+    y : ndarray of shape (n_val, n_tasks), int64
+        Encoded targets.
+    sample_weight : ndarray of shape (n_val, n_tasks), float32
+        Loss weights of the validation loss (as the training weights).
+    y_original : ndarray
+        ``y_val`` as given (original labels), for ``scoring``.
+    scoring_weight : ndarray of shape (n_val,) or None
+        ``sample_weight_val`` as given, for ``scoring``.
+    """
+
+    X: np.ndarray
+    y: np.ndarray
+    sample_weight: np.ndarray
+    y_original: np.ndarray
+    scoring_weight: np.ndarray | None = None
 
 
 def resolve_device(device):
@@ -147,6 +188,40 @@ def _silent(*args, **kwargs):
     """A sink that prints nothing (picklable, unlike a lambda)."""
 
 
+#: Constraints of the training options ``scoring``, ``warm_start`` and
+#: ``optimizer_params``, merged into the ``_parameter_constraints`` of every
+#: estimator that takes them.
+TRAINING_OPTION_CONSTRAINTS = {
+    "scoring": [None, str, callable],
+    "warm_start": ["boolean"],
+    "optimizer_params": [None, dict],
+}
+
+#: The torch optimizer of each value of ``optimizer``.
+OPTIMIZERS = {
+    "adam": torch.optim.Adam,
+    "adamw": torch.optim.AdamW,
+    "sgd": torch.optim.SGD,
+}
+
+# What a warm start checks against the fitted network (restored when it is
+# rejected, so that the fitted model stays usable).
+_PROBLEM_ATTRIBUTES = (
+    "n_features_in_",
+    "feature_names_in_",
+    "classes_",
+    "n_outputs_",
+    "class_counts_",
+)
+
+#: Keyword arguments of an optimizer that the estimator itself sets.
+_OWN_OPTIMIZER_ARGS = {
+    "params": "the network's parameters",
+    "lr": "lr=",
+    "weight_decay": "weight_decay=",
+}
+
+
 class BaseDeepClassifier(ClassifierMixin, BaseEstimator):
     """Shared base of the deep imbalanced-learning classifiers.
 
@@ -154,6 +229,9 @@ class BaseDeepClassifier(ClassifierMixin, BaseEstimator):
     for the parameters every estimator shares.
     """
 
+    # The training options below are constraints of the estimators that take
+    # them in ``__init__`` (each merges TRAINING_OPTION_CONSTRAINTS): scikit-learn
+    # asks every estimator's constraints to match its parameters exactly.
     _parameter_constraints: dict = {
         "hidden_layer_sizes": [
             PositiveIntSequence(allow_empty=True, what="hidden layer widths")
@@ -189,6 +267,10 @@ class BaseDeepClassifier(ClassifierMixin, BaseEstimator):
     # Set to False in a subclass whose predictions are not logits-based.
     _has_decision_function = True
 
+    # Set to a sentence in a subclass for which continuing a fitted network
+    # (warm_start=True) is ill-defined: fit then raises a ValueError with it.
+    _warm_start_error = None
+
     def __init__(
         self,
         *,
@@ -208,6 +290,9 @@ class BaseDeepClassifier(ClassifierMixin, BaseEstimator):
         early_stopping=False,
         validation_fraction=0.1,
         n_iter_no_change=5,
+        scoring=None,
+        warm_start=False,
+        optimizer_params=None,
         callbacks=None,
         device="auto",
         n_threads=None,
@@ -230,6 +315,9 @@ class BaseDeepClassifier(ClassifierMixin, BaseEstimator):
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
+        self.scoring = scoring
+        self.warm_start = warm_start
+        self.optimizer_params = optimizer_params
         self.callbacks = callbacks
         self.device = device
         self.n_threads = n_threads
@@ -251,6 +339,8 @@ class BaseDeepClassifier(ClassifierMixin, BaseEstimator):
 
     # ------------------------------------------------------------ validation
     def _validate_X_predict(self, X):
+        if self.__dict__.get("_scoring_in_fit"):
+            return X  # ``scoring`` mid-fit, on rows that fit has validated
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, dtype=np.float32, order="C")
         return self._check_X_shape(X)
@@ -390,7 +480,16 @@ class BaseDeepClassifier(ClassifierMixin, BaseEstimator):
 
     # -------------------------------------------------------------------- fit
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None):
+    def fit(
+        self,
+        X,
+        y,
+        sample_weight=None,
+        *,
+        X_val=None,
+        y_val=None,
+        sample_weight_val=None,
+    ):
         """Fit the network on ``X``, ``y``.
 
         Parameters
@@ -402,17 +501,49 @@ class BaseDeepClassifier(ClassifierMixin, BaseEstimator):
             matrix for a multi-label problem.
         sample_weight : array-like of shape (n_samples,), default=None
             Per-sample weights; multiplied with ``class_weight``.
+        X_val : array-like of shape (n_val, n_features), default=None
+            A validation set for early stopping, used instead of holding out
+            ``validation_fraction`` of ``X`` (as
+            :class:`~sklearn.ensemble.HistGradientBoostingClassifier`). Needs
+            ``early_stopping=True`` and ``y_val``. In a
+            :class:`~sklearn.pipeline.Pipeline`, route it with metadata
+            routing and ``transform_input=["X_val"]``.
+        y_val : array-like of shape (n_val,) or (n_val, n_labels), default=None
+            Targets of ``X_val``, with the labels of ``y``.
+        sample_weight_val : array-like of shape (n_val,), default=None
+            Weights of ``X_val`` in the validation loss (times
+            ``class_weight``) and in ``scoring``.
 
         Returns
         -------
         self : object
             The fitted estimator.
         """
-        X, y = validate_data(
-            self, X, y, multi_output=True, dtype=np.float32, order="C", y_numeric=False
-        )
-        X = self._check_X_shape(X)
-        y_enc, n_classes = self._encode_targets(y)
+        previous = self._net_to_continue()
+        fitted_state = {
+            key: self.__dict__[key]
+            for key in _PROBLEM_ATTRIBUTES
+            if previous is not None and key in self.__dict__
+        }
+        try:
+            X, y = validate_data(
+                self,
+                X,
+                y,
+                multi_output=True,
+                dtype=np.float32,
+                order="C",
+                y_numeric=False,
+            )
+            X = self._check_X_shape(X)
+            y_enc, n_classes = self._encode_targets(y)
+            if previous is not None:
+                self._check_same_problem(fitted_state)
+        except Exception:
+            if previous is not None:  # a rejected warm start keeps the model
+                self.__dict__.update(fitted_state)
+            raise
+        epochs_done = len(previous.history) if previous is not None else 0
         sw = _check_sample_weight(
             sample_weight, X, dtype=np.float64, ensure_non_negative=True
         )
@@ -425,8 +556,11 @@ class BaseDeepClassifier(ClassifierMixin, BaseEstimator):
             # Both factors scaled to their maximum (the split is scale-free in
             # each), so huge weights cannot overflow it.
             weight, drw_table = self._deferred_weights(
-                sw / sw.max(), y_enc, class_weights / class_weights.max()
+                sw / sw.max(), y_enc, class_weights / class_weights.max(), epochs_done
             )
+        validation = self._validation_set(
+            X_val, y_val, sample_weight_val, class_weights, drw_table is not None
+        )
         seed = fit_seed(self.random_state)
         device = resolve_device(self.device)
         ctx = FitContext(
@@ -439,14 +573,19 @@ class BaseDeepClassifier(ClassifierMixin, BaseEstimator):
             device=device,
             seed=seed,
             deferred_class_weights=drw_table,
+            validation=validation,
+            epochs_done=epochs_done,
         )
         self.class_counts_ = counts if self.n_outputs_ > 1 else counts[0]
+        rejected = False
         fork_devices = (
             [torch.device(device).index or 0] if device.startswith("cuda") else []
         )
         with torch.random.fork_rng(devices=fork_devices), torch_threads(self.n_threads):
             torch.manual_seed(seed)
-            self.net_ = self._build_net(ctx)
+            self.net_ = self._build_net(
+                ctx, scoring_weight=None if sample_weight is None else sw
+            )
             inputs = {
                 "data": X,
                 "sample_weight": weight,
@@ -463,38 +602,242 @@ class BaseDeepClassifier(ClassifierMixin, BaseEstimator):
                     self.net_.initialize()
                 finally:
                     self.net_.verbose = verbose
+                if previous is not None:
+                    try:
+                        self._continue_from(previous)
+                    except ValueError:
+                        rejected = True  # the previous model stays fitted
+                        raise
                 self.net_.partial_fit(inputs, y_enc)
+                # The net keeps no validation data once trained.
+                self.net_.train_split = None
                 self._on_fit_end(ctx)
             except Exception:
-                del self.net_  # a failed fit leaves no usable (e.g. NaN) network
+                if rejected:
+                    self.net_ = previous
+                    self.__dict__.update(fitted_state)
+                else:
+                    del self.net_  # a failed fit leaves no usable (e.g. NaN) network
                 raise
         self.n_iter_ = len(self.net_.history)
         return self
 
-    def _deferred_weights(self, sw, y_enc, class_weights):
-        """Weights of the first epochs and the DRW factor table (T, C)."""
+    # ------------------------------------------------------------ warm start
+    def _net_to_continue(self):
+        """The fitted net that this fit continues (``warm_start``), or None."""
+        if not self.warm_start or "net_" not in self.__dict__:
+            return None
+        if self._warm_start_error is not None:
+            raise ValueError(
+                f"{type(self).__name__} does not support warm_start=True: "
+                f"{self._warm_start_error} Set warm_start=False."
+            )
+        return self.net_
+
+    def _check_same_problem(self, fitted):
+        """Raise unless this fit's data matches the fitted network's."""
+        if self.n_features_in_ != fitted["n_features_in_"]:
+            raise ValueError(
+                f"warm_start=True continues the fitted network, which takes "
+                f"{fitted['n_features_in_']} features, but X has "
+                f"{self.n_features_in_}; fit with warm_start=False to train a new "
+                "network."
+            )
+        same_classes = (
+            self.n_outputs_ == fitted["n_outputs_"]
+            and self.classes_.shape == fitted["classes_"].shape
+            and bool(np.all(self.classes_ == fitted["classes_"]))
+        )
+        if not same_classes:
+            what = "labels" if fitted["n_outputs_"] > 1 else "classes"
+            raise ValueError(
+                "warm_start=True continues the fitted network, which needs the "
+                f"same {what} as the previous fit ({fitted['classes_'].tolist()}), "
+                f"but y has {self.classes_.tolist()}; fit with warm_start=False to "
+                "train a new network."
+            )
+
+    def _continue_from(self, previous):
+        """Start ``net_`` from ``previous``: its weights, optimizer state, history.
+
+        The new net was built from this fit's data (criterion, callbacks,
+        validation split), so only what training has learned is carried over:
+        the module's parameters, the optimizer's state (Adam's moments, SGD's
+        momentum buffers) when the optimizer is the same (its
+        hyper-parameters are this fit's ``lr``, ``weight_decay`` and
+        ``optimizer_params``), and the history, which the new epochs extend.
+        """
+        net = self.net_
+        try:
+            net.module_.load_state_dict(previous.module_.state_dict())
+        except RuntimeError as exc:
+            raise ValueError(
+                "warm_start=True cannot continue the fitted network: the network "
+                "the current parameters describe (backbone, hidden_layer_sizes, "
+                "embedding_dim, loss, ...) has other parameter shapes. Fit with "
+                f"warm_start=False to train a new one. ({exc})"
+            ) from None
+        if type(net.optimizer_) is type(previous.optimizer_):
+            state = previous.optimizer_.state_dict()["state"]
+            groups = net.optimizer_.state_dict()["param_groups"]
+            net.optimizer_.load_state_dict({"state": state, "param_groups": groups})
+        net.history = previous.history
+
+    # ------------------------------------------------------------ validation
+    def _validation_set(self, X_val, y_val, sample_weight_val, class_weights, drw):
+        """Validate the user's validation set against the fitted problem."""
+        if X_val is None and y_val is None:
+            if sample_weight_val is not None:
+                raise ValueError(
+                    "sample_weight_val is passed to fit without X_val and y_val."
+                )
+            return None
+        if X_val is None or y_val is None:
+            given, missing = ("X_val", "y_val") if y_val is None else ("y_val", "X_val")
+            raise ValueError(f"{given} is passed to fit, but {missing} is not.")
+        if not self.early_stopping:
+            raise ValueError(
+                "X_val and y_val are passed to fit, but early_stopping=False: the "
+                "validation set is used by early stopping only; set "
+                "early_stopping=True."
+            )
+        X_val = validate_data(self, X_val, reset=False, dtype=np.float32, order="C")
+        X_val = self._check_X_shape(X_val)
+        y_original = np.asarray(y_val) if not hasattr(y_val, "shape") else y_val
+        check_consistent_length(X_val, y_original)
+        if self.n_outputs_ > 1:
+            y_original = np.asarray(y_original)
+            if (
+                y_original.ndim != 2
+                or y_original.shape[1] != self.n_outputs_
+                or not np.isin(y_original, (0, 1)).all()
+            ):
+                raise ValueError(
+                    f"y_val must be a 0/1 indicator matrix with {self.n_outputs_} "
+                    "columns, as y."
+                )
+            y_enc = y_original.astype(np.int64)
+        else:
+            y_original = np.asarray(y_original)
+            if y_original.ndim == 2 and y_original.shape[1] == 1:
+                y_original = y_original.ravel()
+            if y_original.ndim != 1:
+                raise ValueError(
+                    f"y_val must be 1d, as y; got shape {y_original.shape}."
+                )
+            unknown = np.setdiff1d(y_original, self.classes_)
+            if unknown.size:
+                raise ValueError(
+                    f"y_val has labels {unknown.tolist()} that are not classes of y "
+                    f"(classes: {self.classes_.tolist()})."
+                )
+            y_enc = np.searchsorted(self.classes_, y_original).reshape(-1, 1)
+            y_enc = y_enc.astype(np.int64)
+        sw_val = _check_sample_weight(
+            sample_weight_val, X_val, dtype=np.float64, ensure_non_negative=True
+        )
+        # The loss weights of the training rows: with DRW the sample weights
+        # alone (DeferredReweighting multiplies the class factors into every
+        # validation batch), else sample times class weight.
+        cw_val = (
+            np.ones_like(y_enc, dtype=np.float64)
+            if drw
+            else np.take_along_axis(class_weights.T, y_enc, axis=0)
+        )
+        return ValidationSet(
+            X=X_val,
+            y=y_enc,
+            sample_weight=normalized_weights(sw_val, cw_val),
+            y_original=y_original,
+            scoring_weight=None if sample_weight_val is None else sw_val,
+        )
+
+    def _scorer(self):
+        """``(history key, scorer)`` of ``scoring``, or None for the loss."""
+        if self.scoring is None:
+            return None
+        scorer = check_scoring(self, scoring=self.scoring)
+        name = self.scoring if isinstance(self.scoring, str) else "score"
+        return f"valid_{name}", scorer
+
+    def _score_during_fit(self, scorer, X, y, sample_weight=None):
+        """``scorer(self, X, y)`` on already validated rows, in the middle of ``fit``."""
+        kwargs = {} if sample_weight is None else {"sample_weight": sample_weight}
+        self._scoring_in_fit = True
+        try:
+            return scorer(self, X, y, **kwargs)
+        finally:
+            del self._scoring_in_fit
+
+    def _optimizer_kwargs(self):
+        """The optimizer's keyword arguments besides ``lr`` and ``weight_decay``."""
+        cls = OPTIMIZERS[self.optimizer]
+        kwargs = {"momentum": 0.9} if self.optimizer == "sgd" else {}
+        params = dict(self.optimizer_params or {})
+        accepted = [
+            name
+            for name, p in inspect.signature(cls).parameters.items()
+            if name not in _OWN_OPTIMIZER_ARGS
+            and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+        ]
+        for key in params:
+            if key in _OWN_OPTIMIZER_ARGS:
+                raise ValueError(
+                    f"optimizer_params has the key {key!r}, which the estimator "
+                    f"sets itself (use {_OWN_OPTIMIZER_ARGS[key]}); "
+                    f"torch.optim.{cls.__name__} takes: {', '.join(accepted)}."
+                )
+            if key not in accepted:
+                raise ValueError(
+                    f"optimizer_params has the key {key!r}, which "
+                    f"torch.optim.{cls.__name__} (optimizer={self.optimizer!r}) does "
+                    f"not take; it takes: {', '.join(accepted)}."
+                )
+        kwargs.update(params)
+        try:  # torch checks the values (e.g. nesterov needs momentum > 0)
+            cls(
+                [torch.zeros(1, requires_grad=True)],
+                lr=self.lr,
+                weight_decay=self.weight_decay,
+                **kwargs,
+            )
+        except (TypeError, ValueError, RuntimeError) as exc:
+            raise ValueError(
+                f"optimizer_params={params!r} is not valid for "
+                f"torch.optim.{cls.__name__}: {exc}"
+            ) from None
+        return kwargs
+
+    def _deferred_weights(self, sw, y_enc, class_weights, epochs_done=0):
+        """Weights of the first epochs and the DRW factor table (T, C).
+
+        ``epochs_done`` are the epochs of the network a warm start continues:
+        the start epoch counts from the network's first epoch.
+        """
         if self.class_weight is None:
             raise ValueError(
                 f"class_weight_start_epoch={self.class_weight_start_epoch} defers the "
                 "class weights, but class_weight=None gives none; set class_weight "
                 "(e.g. 'effective_number') or class_weight_start_epoch=None."
             )
-        if self.class_weight_start_epoch >= self.max_epochs:
+        if self.class_weight_start_epoch >= epochs_done + self.max_epochs:
+            done = f" + {epochs_done} epochs continued" if epochs_done else ""
             warnings.warn(
                 f"class_weight_start_epoch={self.class_weight_start_epoch} >= "
-                f"max_epochs={self.max_epochs}: the class weights never apply in "
-                "training.",
+                f"max_epochs={self.max_epochs}{done}: the class weights never apply "
+                "in training.",
                 UserWarning,
                 stacklevel=3,
             )
         return deferred_weights(sw, y_enc, class_weights)
 
-    def _build_net(self, ctx):
-        optimizers = {
-            "adam": torch.optim.Adam,
-            "adamw": torch.optim.AdamW,
-            "sgd": torch.optim.SGD,
-        }
+    def _build_net(self, ctx, scoring_weight=None):
+        """The skorch net of this fit, initialised.
+
+        ``scoring_weight`` are the user's sample weights of the training rows
+        (None when ``fit`` got none), passed to ``scoring`` on the rows that
+        ``validation_fraction`` holds out.
+        """
         callbacks = [
             ("divergence_check", DivergenceCheck()),
             ("epoch_means", EpochMeans()),
@@ -506,34 +849,69 @@ class BaseDeepClassifier(ClassifierMixin, BaseEstimator):
             )
             callbacks.append(("deferred_reweighting", drw))
         train_split = None
+        scorer = self._scorer()
+        if scorer is not None and not self.early_stopping:
+            warnings.warn(
+                f"scoring={self.scoring!r} has no effect with early_stopping=False: "
+                "it is the criterion of early stopping. Set early_stopping=True, or "
+                "leave scoring=None.",
+                UserWarning,
+                stacklevel=3,
+            )
         if self.early_stopping:
-            train_split = StratifiedValidationSplit(
-                self.validation_fraction,
-                ctx.y[:, 0] if ctx.n_tasks == 1 else None,
-                ctx.seed,
-            )
-            callbacks.append(
-                (
-                    "early_stopping",
-                    EarlyStopping(
-                        monitor="valid_loss",
-                        patience=self.n_iter_no_change,
-                        load_best=True,
-                        sink=print if self.verbose else _silent,
-                    ),
+            if ctx.validation is not None:
+                val = ctx.validation
+                train_split = PredefinedValidationSplit(val.X, val.y, val.sample_weight)
+                score_rows = (val.X, val.y_original, val.scoring_weight)
+            else:
+                train_split = StratifiedValidationSplit(
+                    self.validation_fraction,
+                    ctx.y[:, 0] if ctx.n_tasks == 1 else None,
+                    ctx.seed,
                 )
-            )
+                y_original = (
+                    self.classes_[ctx.y[:, 0]] if self.n_outputs_ == 1 else ctx.y
+                )
+                score_rows = (ctx.X, y_original, scoring_weight)
+            if scorer is None:
+                stopping = EarlyStopping(
+                    monitor="valid_loss",
+                    patience=self.n_iter_no_change,
+                    load_best=True,
+                    sink=print if self.verbose else _silent,
+                )
+            else:
+                name, score = scorer
+                callbacks.append(
+                    (
+                        "validation_score",
+                        ValidationScore(
+                            name, self._score_during_fit, score, *score_rows
+                        ),
+                    )
+                )
+                # Scores are higher-is-better and may be negative (neg_log_loss):
+                # an absolute threshold, as MLPClassifier's ``tol``.
+                stopping = EarlyStopping(
+                    monitor=name,
+                    patience=self.n_iter_no_change,
+                    threshold_mode="abs",
+                    lower_is_better=False,
+                    load_best=True,
+                    sink=print if self.verbose else _silent,
+                )
+            callbacks.append(("early_stopping", stopping))
         if self.verbose:
             callbacks.append(("progress_bar", ProgressBar()))
         callbacks += copy.deepcopy(list(self.callbacks or []))
         kwargs = {} if self.verbose else {"callbacks__print_log": None}
-        if self.optimizer == "sgd":
-            kwargs["optimizer__momentum"] = 0.9
+        for key, value in self._optimizer_kwargs().items():
+            kwargs[f"optimizer__{key}"] = value
         kwargs.update(self._net_kwargs(ctx))
         net = TrainingNet(
             module=self._build_module(ctx),
             criterion=self._build_criterion(ctx),
-            optimizer=optimizers[self.optimizer],
+            optimizer=OPTIMIZERS[self.optimizer],
             optimizer__weight_decay=self.weight_decay,
             lr=self.lr,
             max_epochs=self.max_epochs,

@@ -381,3 +381,33 @@ def test_subset_invariance_at_the_default_width(Estimator):
     check_methods_subset_invariance(
         Estimator.__name__, Estimator(max_epochs=2, random_state=0)
     )
+
+
+@pytest.mark.parametrize(
+    "Estimator",
+    [
+        CrossEntropyClassifier,
+        CRLClassifier,
+        CLMLEClassifier,
+        UncertaintyMarginClassifier,
+    ],
+)
+def test_every_parameter_is_documented_and_constrained(Estimator):
+    # The shared parameter docs are assembled from blocks (SHARED_PARAMETERS_DOC,
+    # TRAINING_OPTIONS_DOC, ...): each parameter an estimator takes must be in
+    # its docstring and in its _parameter_constraints, and no more.
+    params = set(Estimator().get_params())
+    documented = {
+        line.strip().split(" : ")[0]
+        for line in Estimator.__doc__.splitlines()
+        if line.startswith("    ") and not line.startswith("     ") and " : " in line
+    }
+    assert params <= documented, sorted(params - documented)
+    assert set(Estimator._parameter_constraints) == params
+
+
+def test_sgd_keeps_momentum_0_9_by_default(imbalanced):
+    X, y = imbalanced
+    clf = CrossEntropyClassifier(**FAST, optimizer="sgd", random_state=0).fit(X, y)
+    assert clf.net_.optimizer_.defaults["momentum"] == 0.9
+    assert clf.net_.optimizer_.defaults["nesterov"] is False

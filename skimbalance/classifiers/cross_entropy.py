@@ -10,7 +10,7 @@ import numbers
 
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from ..base import BaseDeepClassifier
+from ..base import TRAINING_OPTION_CONSTRAINTS, BaseDeepClassifier
 from ..losses.cross_entropy import WeightedCrossEntropy
 from ..losses.focal import FocalLoss
 from ..losses.ldam import CosineTaskHead, LDAMLoss
@@ -158,6 +158,32 @@ SHARED_PARAMETERS_DOC = """
         0 is silent; 1 or more shows a progress bar per epoch and the training log.
 """
 
+TRAINING_OPTIONS_DOC = """
+    scoring : str, callable or None, default=None
+        What early stopping monitors on the validation set: ``None``, the
+        validation loss; else a scikit-learn scorer name (e.g.
+        ``"balanced_accuracy"``, ``"roc_auc"``, ``"average_precision"``) or a
+        callable ``scorer(estimator, X, y)``, computed at the end of every epoch
+        and recorded in ``net_.history`` as ``valid_<name>`` (``valid_score``
+        for a callable). Higher is better; an epoch improves on the best by more
+        than ``1e-4`` (absolute). Needs ``early_stopping=True``.
+    warm_start : bool, default=False
+        When True, a ``fit`` on a fitted estimator continues training its
+        network for ``max_epochs`` more epochs instead of drawing a new one,
+        as :class:`~sklearn.neural_network.MLPClassifier`: the weights and
+        the optimizer's state (when ``optimizer`` is unchanged) carry over,
+        ``net_.history`` and ``n_iter_`` keep counting, and
+        ``class_weight_start_epoch`` counts from the network's first epoch.
+        The data must have the same features and classes (a ValueError
+        otherwise).
+    optimizer_params : dict or None, default=None
+        Extra keyword arguments of the torch optimizer, besides ``lr`` and
+        ``weight_decay``: e.g. ``{"betas": (0.9, 0.99)}`` for Adam or
+        ``{"momentum": 0.0}``, ``{"nesterov": True}`` for SGD (whose momentum
+        is 0.9 unless given here). An argument the optimizer does not take is
+        a ValueError naming it.
+"""
+
 SHARED_ATTRIBUTES_DOC = """
     classes_ : ndarray of shape (n_classes,)
         Class labels (multi-class), or label indices (multi-label).
@@ -191,7 +217,7 @@ class CrossEntropyClassifier(BaseDeepClassifier):
     weights.
 
     Parameters
-    ----------{LOSS_PARAMETERS_DOC}{SHARED_PARAMETERS_DOC}
+    ----------{LOSS_PARAMETERS_DOC}{SHARED_PARAMETERS_DOC}{TRAINING_OPTIONS_DOC}
     Attributes
     ----------{SHARED_ATTRIBUTES_DOC}
     See Also
@@ -234,6 +260,7 @@ class CrossEntropyClassifier(BaseDeepClassifier):
     _parameter_constraints: dict = {
         **BaseDeepClassifier._parameter_constraints,
         **LOSS_PARAMETER_CONSTRAINTS,
+        **TRAINING_OPTION_CONSTRAINTS,
     }
 
     def __init__(
@@ -260,6 +287,9 @@ class CrossEntropyClassifier(BaseDeepClassifier):
         early_stopping=False,
         validation_fraction=0.1,
         n_iter_no_change=5,
+        scoring=None,
+        warm_start=False,
+        optimizer_params=None,
         callbacks=None,
         device="auto",
         n_threads=None,
@@ -288,6 +318,9 @@ class CrossEntropyClassifier(BaseDeepClassifier):
             early_stopping=early_stopping,
             validation_fraction=validation_fraction,
             n_iter_no_change=n_iter_no_change,
+            scoring=scoring,
+            warm_start=warm_start,
+            optimizer_params=optimizer_params,
             callbacks=callbacks,
             device=device,
             n_threads=n_threads,
