@@ -8,7 +8,7 @@ import torch
 from sklearn.utils._param_validation import Interval, StrOptions
 from torch import nn
 
-from ..base import BaseDeepClassifier
+from ..base import TRAINING_OPTION_CONSTRAINTS, BaseDeepClassifier
 from ..losses.crl import LOSSES, MININGS, class_rectification_loss
 from ..losses.cross_entropy import weighted_cross_entropy
 from .cross_entropy import (
@@ -16,6 +16,7 @@ from .cross_entropy import (
     LOSS_PARAMETERS_DOC,
     SHARED_ATTRIBUTES_DOC,
     SHARED_PARAMETERS_DOC,
+    TRAINING_OPTIONS_DOC,
     build_ce_criterion,
     build_ce_head,
 )
@@ -288,7 +289,7 @@ class CRLClassifier(BaseDeepClassifier):
         Instance-level mining: when fewer than ``k`` samples of an anchor's class
         are misclassified, complete its hard positives with the farthest
         correctly classified ones (``False``: misclassified ones only).
-{LOSS_PARAMETERS_DOC}{SHARED_PARAMETERS_DOC}
+{LOSS_PARAMETERS_DOC}{SHARED_PARAMETERS_DOC}{TRAINING_OPTIONS_DOC}
     Attributes
     ----------
     minority_frequency_ : ndarray of shape (n_classes,) or (n_labels, 2)
@@ -344,6 +345,7 @@ class CRLClassifier(BaseDeepClassifier):
 
     _parameter_constraints: dict = {
         **BaseDeepClassifier._parameter_constraints,
+        **TRAINING_OPTION_CONSTRAINTS,
         "mining": [StrOptions(set(MININGS))],
         "crl_loss": [StrOptions(set(LOSSES))],
         "k": [Interval(numbers.Integral, 1, None, closed="left")],
@@ -392,6 +394,9 @@ class CRLClassifier(BaseDeepClassifier):
         early_stopping=False,
         validation_fraction=0.1,
         n_iter_no_change=5,
+        scoring=None,
+        warm_start=False,
+        optimizer_params=None,
         callbacks=None,
         device="auto",
         n_threads=None,
@@ -429,6 +434,9 @@ class CRLClassifier(BaseDeepClassifier):
             early_stopping=early_stopping,
             validation_fraction=validation_fraction,
             n_iter_no_change=n_iter_no_change,
+            scoring=scoring,
+            warm_start=warm_start,
+            optimizer_params=optimizer_params,
             callbacks=callbacks,
             device=device,
             n_threads=n_threads,

@@ -11,7 +11,7 @@ from skorch.callbacks import Callback
 from torch import nn
 from torch.utils.data import Subset
 
-from ..base import BaseDeepClassifier, torch_threads
+from ..base import TRAINING_OPTION_CONSTRAINTS, BaseDeepClassifier, torch_threads
 from ..losses.large_margin import MARGIN_TYPES, plain_logits
 from ..losses.uncertainty_margin import (
     misclassification_probability,
@@ -24,7 +24,11 @@ from ..uncertainty.class_margins import (
     uncertainty_margins,
 )
 from ..uncertainty.mc_dropout import DROPOUT_TYPES, mc_dropout_statistics
-from .cross_entropy import SHARED_ATTRIBUTES_DOC, SHARED_PARAMETERS_DOC
+from .cross_entropy import (
+    SHARED_ATTRIBUTES_DOC,
+    SHARED_PARAMETERS_DOC,
+    TRAINING_OPTIONS_DOC,
+)
 
 # Cached per-sample MC statistics stay on the training device below this size.
 _MAX_DEVICE_CACHE_BYTES = 256 * 2**20
@@ -529,7 +533,7 @@ default="large_margin"
         row's prediction is repeatable and the same whatever rows it is
         predicted with, in whatever order or batch (identical rows get
         identical masks).
-{SHARED_PARAMETERS_DOC}
+{SHARED_PARAMETERS_DOC}{TRAINING_OPTIONS_DOC}
     Attributes
     ----------
     class_uncertainty_ : ndarray of shape (n_classes,) or (n_labels, 2)
@@ -575,8 +579,15 @@ default="large_margin"
     ((10,), (3,))
     """
 
+    _warm_start_error = (
+        "its curriculum (softmax warm-up, class-level, then "
+        "sample-level margins) is planned over one fit's max_epochs, "
+        "so a continued fit has no defined stage."
+    )
+
     _parameter_constraints: dict = {
         **BaseDeepClassifier._parameter_constraints,
+        **TRAINING_OPTION_CONSTRAINTS,
         "margin_type": [StrOptions(set(MARGIN_TYPES))],
         "max_margin": [Interval(numbers.Integral, 1, None, closed="left")],
         "margin_source": [StrOptions({"uncertainty", "fixed"})],
@@ -628,6 +639,9 @@ default="large_margin"
         early_stopping=False,
         validation_fraction=0.1,
         n_iter_no_change=5,
+        scoring=None,
+        warm_start=False,
+        optimizer_params=None,
         callbacks=None,
         device="auto",
         n_threads=None,
@@ -666,6 +680,9 @@ default="large_margin"
             early_stopping=early_stopping,
             validation_fraction=validation_fraction,
             n_iter_no_change=n_iter_no_change,
+            scoring=scoring,
+            warm_start=warm_start,
+            optimizer_params=optimizer_params,
             callbacks=callbacks,
             device=device,
             n_threads=n_threads,
