@@ -341,6 +341,7 @@ def test_fit_on_gpu_then_load_on_cpu_only_process(tmp_path, imbalanced):
     assert "loaded on cpu" in out.stdout
 
 
+@pytest.mark.filterwarnings("ignore:warmup_epochs=10 >= max_epochs")
 @pytest.mark.parametrize(
     "Estimator",
     [
@@ -362,6 +363,7 @@ def test_verbose_fit_prints_no_reinitialisation(Estimator, capsys):
     assert "train_loss" in out  # the epoch table is still printed
 
 
+@pytest.mark.filterwarnings("ignore:warmup_epochs=10 >= max_epochs")
 @pytest.mark.parametrize(
     "Estimator",
     [
