@@ -189,12 +189,13 @@ def _silent(*args, **kwargs):
 
 
 #: Constraints of the training options ``scoring``, ``warm_start`` and
-#: ``optimizer_params``, merged into the ``_parameter_constraints`` of every
-#: estimator that takes them.
+#: ``optimizer_params`` and of the prediction option ``prior_correction``,
+#: merged into the ``_parameter_constraints`` of every estimator that takes them.
 TRAINING_OPTION_CONSTRAINTS = {
     "scoring": [None, str, callable],
     "warm_start": ["boolean"],
     "optimizer_params": [None, dict],
+    "prior_correction": [Interval(numbers.Real, 0, None, closed="left")],
 }
 
 #: The torch optimizer of each value of ``optimizer``.
@@ -293,6 +294,7 @@ class BaseDeepClassifier(ClassifierMixin, BaseEstimator):
         scoring=None,
         warm_start=False,
         optimizer_params=None,
+        prior_correction=0.0,
         callbacks=None,
         device="auto",
         n_threads=None,
@@ -318,6 +320,7 @@ class BaseDeepClassifier(ClassifierMixin, BaseEstimator):
         self.scoring = scoring
         self.warm_start = warm_start
         self.optimizer_params = optimizer_params
+        self.prior_correction = prior_correction
         self.callbacks = callbacks
         self.device = device
         self.n_threads = n_threads
@@ -937,6 +940,36 @@ class BaseDeepClassifier(ClassifierMixin, BaseEstimator):
         logits = self._forward(X)[0]
         return torch.softmax(logits.double(), dim=-1).numpy()
 
+    def _prior_offsets(self):
+        """``prior_correction * log(prior)`` per task and class, shape (T, C).
+
+        The prior is each class's share of the training set; a class with no
+        training sample (one value of a multi-label label) counts as one
+        sample, as in :func:`~skimbalance.losses.logit_adjusted.log_class_prior`.
+        """
+        counts = np.asarray(self.class_counts_, dtype=np.float64)
+        counts = np.maximum(counts.reshape(-1, counts.shape[-1]), 1.0)
+        log_prior = np.log(counts) - np.log(counts.sum(axis=1, keepdims=True))
+        return float(self.prior_correction) * log_prior
+
+    def _corrected_task_proba(self, X):
+        """:meth:`_predict_task_proba` with the post-hoc prior correction.
+
+        ``p_c * prior_c ** -tau``, renormalised: for softmax probabilities,
+        exactly the softmax of the logits minus ``tau * log(prior)``; for
+        other probabilities (MC-averaged, k-nearest-cluster) the same Bayes
+        re-weighting of the posterior.
+        """
+        proba = self._predict_task_proba(X)
+        if not self.prior_correction:
+            return proba
+        offsets = self._prior_offsets()
+        # In log space, shifted by the row maximum: no underflow to 0 / 0.
+        log_p = np.log(np.maximum(proba, np.finfo(np.float64).tiny)) - offsets
+        log_p -= log_p.max(axis=-1, keepdims=True)
+        corrected = np.exp(log_p)
+        return corrected / corrected.sum(axis=-1, keepdims=True)
+
     def predict_proba(self, X):
         """Class probabilities of ``X``.
 
@@ -953,7 +986,7 @@ class BaseDeepClassifier(ClassifierMixin, BaseEstimator):
             :class:`~sklearn.neural_network.MLPClassifier`).
         """
         X = self._validate_X_predict(X)
-        proba = self._predict_task_proba(X)
+        proba = self._corrected_task_proba(X)
         if self.n_outputs_ == 1:
             return proba[:, 0, :]
         return proba[:, :, 1]
@@ -972,7 +1005,7 @@ class BaseDeepClassifier(ClassifierMixin, BaseEstimator):
             Labels for multi-class; a 0/1 indicator matrix for multi-label.
         """
         X = self._validate_X_predict(X)
-        proba = self._predict_task_proba(X)
+        proba = self._corrected_task_proba(X)
         winners = proba.argmax(axis=-1)
         if self.n_outputs_ == 1:
             return self.classes_[winners[:, 0]]
@@ -987,6 +1020,8 @@ class BaseDeepClassifier(ClassifierMixin, BaseEstimator):
         """
         X = self._validate_X_predict(X)
         logits = self._forward(X)[0].double().numpy()
+        if self.prior_correction:
+            logits = logits - self._prior_offsets()
         if self.n_outputs_ > 1:
             return logits[:, :, 1] - logits[:, :, 0]
         logits = logits[:, 0, :]

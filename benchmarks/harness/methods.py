@@ -75,12 +75,13 @@ def _drw_start(net):
     return max(1, (4 * net.get("max_epochs", 30)) // 5)
 
 
-def _long_tail(loss="cross_entropy", class_weight=None, drw=False):
+def _long_tail(loss="cross_entropy", class_weight=None, drw=False, prior=0.0):
     def factory(random_state, **net):
         return CrossEntropyClassifier(
             loss=loss,
             class_weight=class_weight,
             class_weight_start_epoch=_drw_start(net) if drw else None,
+            prior_correction=prior,
             random_state=random_state,
             **net,
         )
@@ -90,10 +91,13 @@ def _long_tail(loss="cross_entropy", class_weight=None, drw=False):
 
 #: The long-tail losses a practitioner picks today (issue 14), each on the same
 #: network: logit adjustment (tau = 1, balanced softmax; Menon et al. 2021),
-#: LDAM-DRW (Cao et al. 2019), focal loss (Lin et al. 2017), and class-balanced
-#: (effective-number) weights, with and without focal loss (Cui et al. 2019).
+#: in its loss form and in its post-hoc form (plain CE, the training prior
+#: subtracted from the logits at prediction), LDAM-DRW (Cao et al. 2019), focal
+#: loss (Lin et al. 2017), and class-balanced (effective-number) weights, with
+#: and without focal loss (Cui et al. 2019).
 MODERN_BASELINES = {
     "CE (logit-adjusted)": _long_tail(loss="logit_adjusted"),
+    "CE (post-hoc prior correction)": _long_tail(prior=1.0),
     "CE (LDAM-DRW)": _long_tail(loss="ldam", class_weight="effective_number", drw=True),
     "CE (focal)": _long_tail(loss="focal"),
     "CE (class-balanced)": _long_tail(class_weight="effective_number"),

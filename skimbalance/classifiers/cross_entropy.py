@@ -182,6 +182,20 @@ TRAINING_OPTIONS_DOC = """
         ``{"momentum": 0.0}``, ``{"nesterov": True}`` for SGD (whose momentum
         is 0.9 unless given here). An argument the optimizer does not take is
         a ValueError naming it.
+    prior_correction : float, default=0.0
+        Post-hoc prior correction ``tau`` (Menon et al., ICLR 2021, the
+        post-hoc form of logit adjustment): at prediction, ``tau * log(prior)``
+        is subtracted from every score, the prior being each class's share of
+        the training set (``class_counts_``), so that ``predict`` targets the
+        balanced error rather than the error under the training prior.
+        ``tau = 1`` is the Bayes-optimal correction of a calibrated model;
+        ``0`` leaves the scores as trained. It changes ``predict``,
+        ``predict_proba`` (the probabilities re-weighted by
+        ``prior ** -tau`` and renormalised, which is the softmax of the
+        corrected logits) and ``decision_function``; training is untouched,
+        so it can be tuned on a fitted model with ``set_params``. Do not
+        combine it with ``loss="logit_adjusted"``, which already predicts
+        with prior-free logits, unless a stronger correction is wanted.
 """
 
 SHARED_ATTRIBUTES_DOC = """
@@ -290,6 +304,7 @@ class CrossEntropyClassifier(BaseDeepClassifier):
         scoring=None,
         warm_start=False,
         optimizer_params=None,
+        prior_correction=0.0,
         callbacks=None,
         device="auto",
         n_threads=None,
@@ -321,6 +336,7 @@ class CrossEntropyClassifier(BaseDeepClassifier):
             scoring=scoring,
             warm_start=warm_start,
             optimizer_params=optimizer_params,
+            prior_correction=prior_correction,
             callbacks=callbacks,
             device=device,
             n_threads=n_threads,

@@ -642,6 +642,7 @@ default="large_margin"
         scoring=None,
         warm_start=False,
         optimizer_params=None,
+        prior_correction=0.0,
         callbacks=None,
         device="auto",
         n_threads=None,
@@ -683,6 +684,7 @@ default="large_margin"
             scoring=scoring,
             warm_start=warm_start,
             optimizer_params=optimizer_params,
+            prior_correction=prior_correction,
             callbacks=callbacks,
             device=device,
             n_threads=n_threads,
@@ -839,7 +841,7 @@ default="large_margin"
         if not self.mc_predict:
             return super().decision_function(X)
         X = self._validate_X_predict(X)
-        proba = self._predict_task_proba(X)
+        proba = self._corrected_task_proba(X)
         log_proba = np.log(np.maximum(proba, np.finfo(np.float64).tiny))
         if self.n_outputs_ > 1:
             return log_proba[:, :, 1] - log_proba[:, :, 0]

@@ -20,18 +20,28 @@ def test_modern_baselines_are_in_every_comparative_table():
 
 
 @pytest.mark.parametrize(
-    "name, loss, class_weight, start",
+    "name, loss, class_weight, start, tau",
     [
-        ("CE (logit-adjusted)", "logit_adjusted", None, None),
-        ("CE (LDAM-DRW)", "ldam", "effective_number", 8),
-        ("CE (focal)", "focal", None, None),
-        ("CE (class-balanced)", "cross_entropy", "effective_number", None),
-        ("CE (class-balanced focal)", "focal", "effective_number", None),
+        ("CE (logit-adjusted)", "logit_adjusted", None, None, 0.0),
+        ("CE (post-hoc prior correction)", "cross_entropy", None, None, 1.0),
+        ("CE (LDAM-DRW)", "ldam", "effective_number", 8, 0.0),
+        ("CE (focal)", "focal", None, None, 0.0),
+        ("CE (class-balanced)", "cross_entropy", "effective_number", None, 0.0),
+        ("CE (class-balanced focal)", "focal", "effective_number", None, 0.0),
     ],
 )
-def test_modern_rows_build_their_loss(name, loss, class_weight, start):
+def test_modern_rows_build_their_loss(name, loss, class_weight, start, tau):
+    assert set(MODERN_BASELINES) == {
+        "CE (logit-adjusted)",
+        "CE (post-hoc prior correction)",
+        "CE (LDAM-DRW)",
+        "CE (focal)",
+        "CE (class-balanced)",
+        "CE (class-balanced focal)",
+    }
     est = make_row(name, random_state=0, max_epochs=10)[-1]
     assert est.loss == loss
+    assert est.prior_correction == tau
     assert est.class_weight == class_weight
     # DRW as Cao et al.: class weights on for the last fifth of the epochs.
     assert est.class_weight_start_epoch == start

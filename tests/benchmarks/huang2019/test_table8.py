@@ -231,6 +231,7 @@ def test_profiles_cover_the_issue():
         "Uncertainty margin",
         "CE",
         "CE (logit-adjusted)",
+        "CE (post-hoc prior correction)",
         "CE (LDAM-DRW)",
         "CE (focal)",
         "CE (class-balanced)",

@@ -1,0 +1,112 @@
+"""Post-hoc prior correction (issue 13, item 4; Menon et al., ICLR 2021)."""
+
+import numpy as np
+import pytest
+from sklearn.datasets import make_classification
+from sklearn.metrics import balanced_accuracy_score
+from sklearn.model_selection import train_test_split
+
+from skimbalance import (
+    CRLClassifier,
+    CrossEntropyClassifier,
+    UncertaintyMarginClassifier,
+)
+
+SMALL = dict(hidden_layer_sizes=(16,), max_epochs=15, batch_size=32, random_state=0)
+
+
+def imbalanced(n_classes=3, seed=0):
+    weights = {2: [0.9, 0.1], 3: [0.8, 0.15, 0.05]}[n_classes]
+    X, y = make_classification(
+        n_samples=1200,
+        n_features=8,
+        n_informative=4,
+        n_classes=n_classes,
+        n_clusters_per_class=1,
+        weights=weights,
+        class_sep=0.6,
+        random_state=seed,
+    )
+    return train_test_split(X, y, test_size=0.5, stratify=y, random_state=seed)
+
+
+def softmax(z):
+    z = z - z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def test_scores_are_the_logits_minus_tau_log_prior():
+    X, X_test, y, _ = imbalanced(3)
+    clf = CrossEntropyClassifier(**SMALL).fit(X, y)
+    logits = clf.decision_function(X_test)
+    prior = np.bincount(y) / len(y)  # computed here, not from the estimator
+    for tau in (0.5, 1.0, 2.0):
+        clf.set_params(prior_correction=tau)  # no refit needed
+        expected = logits - tau * np.log(prior)
+        np.testing.assert_allclose(clf.decision_function(X_test), expected, atol=1e-9)
+        np.testing.assert_allclose(
+            clf.predict_proba(X_test), softmax(expected), atol=1e-9
+        )
+        assert (clf.predict(X_test) == clf.classes_[expected.argmax(axis=1)]).all()
+
+
+def test_zero_leaves_the_predictions_as_trained():
+    X, X_test, y, _ = imbalanced(2)
+    plain = CrossEntropyClassifier(**SMALL).fit(X, y)
+    zero = CrossEntropyClassifier(**SMALL, prior_correction=0.0).fit(X, y)
+    np.testing.assert_array_equal(
+        plain.predict_proba(X_test), zero.predict_proba(X_test)
+    )
+
+
+@pytest.mark.parametrize("Estimator", [CrossEntropyClassifier, CRLClassifier])
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_correction_raises_balanced_accuracy(Estimator, n_classes):
+    # The reason to have it: the uncorrected network favours the majority.
+    X, X_test, y, y_test = imbalanced(n_classes)
+    clf = Estimator(**SMALL).fit(X, y)
+    before = balanced_accuracy_score(y_test, clf.predict(X_test))
+    after = balanced_accuracy_score(
+        y_test, clf.set_params(prior_correction=1.0).predict(X_test)
+    )
+    assert after > before + 0.02, (before, after)
+
+
+def test_multi_label_log_odds_shift_by_the_label_prior():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 5))
+    Y = np.column_stack([X[:, 0] > 1.0, X[:, 1] > -0.5]).astype(int)
+    clf = CrossEntropyClassifier(**SMALL).fit(X, Y)
+    scores = clf.decision_function(X)
+    rate = Y.mean(axis=0)
+    clf.set_params(prior_correction=1.0)
+    np.testing.assert_allclose(
+        clf.decision_function(X), scores - np.log(rate / (1 - rate)), atol=1e-9
+    )
+    proba = clf.predict_proba(X)
+    assert proba.shape == Y.shape and ((proba > 0) & (proba < 1)).all()
+    np.testing.assert_array_equal(clf.predict(X), (proba > 0.5).astype(int))
+
+
+def test_mc_predictions_are_corrected_consistently():
+    X, X_test, y, _ = imbalanced(3)
+    clf = UncertaintyMarginClassifier(
+        **SMALL, warmup_epochs=5, mc_predict=True, n_mc_samples=4
+    ).fit(X, y)
+    raw = clf.predict_proba(X_test)
+    prior = np.bincount(y) / len(y)
+    clf.set_params(prior_correction=1.0)
+    proba = clf.predict_proba(X_test)
+    expected = raw / prior
+    np.testing.assert_allclose(
+        proba, expected / expected.sum(1, keepdims=True), atol=1e-9
+    )
+    assert (clf.classes_[proba.argmax(1)] == clf.predict(X_test)).all()
+    assert (clf.decision_function(X_test).argmax(1) == proba.argmax(1)).all()
+
+
+def test_negative_tau_is_rejected():
+    X, _, y, _ = imbalanced(2)
+    with pytest.raises(ValueError, match="prior_correction"):
+        CrossEntropyClassifier(**SMALL, prior_correction=-1.0).fit(X, y)
