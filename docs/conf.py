@@ -1,8 +1,12 @@
 """Sphinx configuration of the skimbalance documentation."""
 
 import re
+import sys
+from pathlib import Path
 
 import skimbalance
+
+sys.path.insert(0, str(Path(__file__).parent / "_ext"))
 
 project = "skimbalance"
 author = "The skimbalance developers"
@@ -16,6 +20,7 @@ extensions = [
     "sphinx.ext.intersphinx",
     "sphinx.ext.mathjax",
     "numpydoc",
+    "markdown_report",
 ]
 autosummary_generate = True
 numpydoc_show_class_members = False

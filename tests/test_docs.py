@@ -72,3 +72,46 @@ def test_ruff(command):
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_harness_reports_render_as_tables():
+    # Issue 16, item 3: the results page showed the reports as raw Markdown.
+    sys.path.insert(0, str(ROOT / "docs" / "_ext"))
+    try:
+        from markdown_report import markdown_to_rst
+    finally:
+        sys.path.pop(0)
+    text = (
+        "# Benchmark `quick`\n\nRun 2 * 3 times.\n\n| Method | Recall |\n|---|---|\n"
+        "| CE | 85.0 ± 1.0 |\n| *↳ the paper's* | *76.3* |\n\n- a note\n  continued\n\n"
+        "![fig](fig.png)\n"
+    )
+    rst = markdown_to_rst(text, "results/quick")
+    assert rst[:2] == [".. rubric:: Benchmark ``quick``", ""]
+    assert "Run 2 \\* 3 times." in rst
+    assert (
+        ".. list-table::" in rst and "   * - CE" in rst and "     - 85.0 ± 1.0" in rst
+    )
+    assert "- a note" in rst and "  continued" in rst
+    assert not any("image" in line for line in rst)  # the page places figures
+    with_figures = markdown_to_rst(text, "results/quick", figures=True)
+    assert ".. image:: results/quick/fig.png" in with_figures
+    # Every committed report converts to valid reStructuredText.
+    from docutils.core import publish_doctree
+    from docutils.utils import Reporter
+
+    for path in sorted((ROOT / "docs" / "results").glob("*/summary.md")):
+        lines = markdown_to_rst(path.read_text(encoding="utf-8"))
+        messages = []
+        doctree = publish_doctree(
+            "\n".join(lines),
+            settings_overrides={
+                "report_level": Reporter.SEVERE_LEVEL + 1,
+                "halt_level": 5,
+            },
+        )
+        for node in doctree.findall():
+            if node.tagname == "system_message" and node["level"] >= 2:
+                messages.append(node.astext())
+        assert not messages, (path, messages[:3])
+        assert "|---|" not in "\n".join(lines)
