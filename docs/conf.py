@@ -18,10 +18,13 @@ extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.autosummary",
     "sphinx.ext.intersphinx",
-    "sphinx.ext.mathjax",
     "numpydoc",
     "markdown_report",
+    "mathml_math",
 ]
+# Maths as MathML, rendered at build time: no MathJax from a CDN (see
+# docs/_ext/mathml_math.py).
+html_math_renderer = "mathml"
 autosummary_generate = True
 numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False

@@ -35,6 +35,11 @@ def test_sphinx_builds_without_warnings(tmp_path):
     assert (
         tmp_path / "html" / "generated" / "skimbalance.CrossEntropyClassifier.html"
     ).exists()
+    # Maths as MathML, written at build time: no MathJax script from a CDN,
+    # no raw TeX on the page (issue 16, item 3).
+    guide = (tmp_path / "html" / "user_guide" / "long_tail_losses.html").read_text()
+    assert guide.count("<math") >= 10 and "mathjax" not in guide.lower()
+    assert "\\frac" not in guide and "\\log" not in guide
     # Every estimator page documents its public methods, inherited from the
     # shared base class or from scikit-learn (issue 16, item 2).
     for name in (
