@@ -20,6 +20,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from skorch.callbacks import Callback
 from torch import nn
 
+from .._warnings import warn_once
 from ..base import BaseDeepClassifier, torch_threads
 from ..cluster.equal_size_spherical_kmeans import cluster_by_class
 from ..losses.clmle import clmle_loss, default_clmle_margins
@@ -462,11 +463,13 @@ class CLMLEClassifier(
         compare with the nearest other clusters.
     n_neighbor_clusters : int, default=2
         ``N`` of the k-nearest-cluster rule. With ``N = 2`` the predicted class
-        is the nearest cluster's, with a graded score; larger ``N`` favours
+        is the nearest cluster's; larger ``N`` favours
         the classes with many clusters around the query (the paper searches
         ``N`` in 20 to 200 with hundreds of clusters per class).
     warmup_epochs : int, default=5
-        Epochs of cross-entropy training before the first clustering.
+        Epochs of cross-entropy training before the first clustering. With
+        ``max_epochs <= warmup_epochs`` the CLMLE loss is never applied (a
+        ``UserWarning`` says so, once per configuration).
     n_cluster_rounds : int, default=5
         Number of clustering rounds after the warm-up (the paper's "about 5
         alternation rounds"), spread evenly over the remaining epochs.
@@ -516,7 +519,11 @@ class CLMLEClassifier(
     Notes
     -----
     Predictions come from the k-nearest-cluster rule, not from the logits
-    (which only serve the warm-up), so there is no ``decision_function``.
+    (which only serve the warm-up). ``decision_function`` gives the rule's
+    per-class scores: Eq. 10's log-ratio, extended with each class's nearest
+    cluster where the ratio is 0 or infinite, so that the scores rank every
+    query (see the user guide); ``predict_proba`` is their softmax and its
+    arg-max is Eq. 10's prediction.
     ``transform`` returns the learned unit-norm embedding. ``early_stopping``
     is not supported: the training loss changes with every clustering round.
 
@@ -562,8 +569,6 @@ class CLMLEClassifier(
         "cluster_assignment": [StrOptions({"auction", "deferred_acceptance"})],
         "knc_algorithm": [StrOptions({"torch", "kd_tree", "ball_tree", "brute"})],
     }
-
-    _has_decision_function = False
 
     def __init__(
         self,
@@ -673,6 +678,21 @@ class CLMLEClassifier(
         return max(int(self.batch_size), 1024)
 
     def _build_callbacks(self, ctx):
+        if int(self.max_epochs) <= int(self.warmup_epochs):
+            warn_once(
+                self,
+                f"CLMLEClassifier(max_epochs={self.max_epochs}, "
+                f"warmup_epochs={self.warmup_epochs}): max_epochs <= warmup_epochs, "
+                "so training ends within the cross-entropy warm-up and the CLMLE "
+                "loss is never applied (no clustering round, no cluster-based "
+                "batches); only the k-nearest-cluster rule is fitted, on the "
+                "cross-entropy embedding. Set max_epochs > warmup_epochs (e.g. "
+                f"max_epochs={int(self.warmup_epochs) + int(self.n_cluster_rounds)}"
+                " or more) or lower warmup_epochs. (Issued once per configuration "
+                "in this process.)",
+                UserWarning,
+                stacklevel=4,
+            )
         self._batches = PhaseBatchSampler(
             ctx.X.shape[0], int(self.batch_size), random_state=ctx.seed
         )
@@ -764,23 +784,57 @@ class CLMLEClassifier(
             )
         return F.normalize(emb.double().cpu(), dim=-1)
 
-    def _predict_task_proba(self, X):
+    def _predict_task_scores(self, X):
+        """Scores ``(n, T, C)`` of the k-nearest-cluster rule on validated ``X``.
+
+        Eq. 10's log-ratio, extended where it is infinite
+        (:meth:`KNearestClusterRule.decision_scores`), plus the class-weight
+        shift ``log(w_c) / scale``: the similarities enter the loss as logits
+        ``s * cos``, so a class weight moves the log-ratio as it moves a softmax
+        classifier's logit by ``log(w_c)``, i.e. each ratio ``r_c`` times
+        ``w_c ** (1 / s)`` (a cost-sensitive decision).
+        """
         emb = self._embedding(X)
-        proba = np.stack(
-            [
-                rule.predict_proba(emb[:, t]).numpy()
-                for t, rule in enumerate(self._knc_rules)
-            ],
-            axis=1,
-        )
-        # class_weight: a cost-sensitive decision. The similarities enter the loss
-        # as logits s * cos, so a class weight shifts the log-ratio log r_c by
-        # log(w_c) / s, as it shifts a softmax classifier's logit by log(w_c):
-        # each ratio r_c times w_c ** (1 / s).
-        shift = self._score_weights[None, :, :] ** (1.0 / float(self.scale))
-        weighted = proba * shift
-        total = weighted.sum(axis=-1, keepdims=True)
-        return np.where(total > 0, weighted / np.where(total > 0, total, 1.0), proba)
+        scores = torch.stack(
+            [rule.decision_scores(emb[:, t]) for t, rule in enumerate(self._knc_rules)],
+            dim=1,
+        ).numpy()
+        weights = np.asarray(self._score_weights, dtype=np.float64)
+        usable = (weights > 0).any(axis=-1, keepdims=True)
+        with np.errstate(divide="ignore"):
+            shift = np.where(usable, np.log(weights), 0.0) / float(self.scale)
+        return scores + shift[None, :, :]
+
+    def _predict_task_proba(self, X):
+        scores = self._predict_task_scores(X)
+        return torch.softmax(torch.as_tensor(scores), dim=-1).numpy()
+
+    def decision_function(self, X):
+        """Scores of the k-nearest-cluster rule (Eq. 10), in cosine units.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Inputs.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
+            Per class, Eq. 10's log-ratio ``log r_c`` over the retrieved
+            clusters, extended where it is infinite (see the user guide), plus
+            ``log(w_c) / scale`` for a ``class_weight``; ``predict_proba`` is
+            their softmax. For a binary or multi-label target the difference of
+            the two classes' scores, positive for the positive class
+            (``(n_samples,)`` or ``(n_samples, n_labels)``).
+        """
+        X = self._validate_X_predict(X)
+        scores = self._predict_task_scores(X)
+        if self.n_outputs_ > 1:
+            return scores[:, :, 1] - scores[:, :, 0]
+        scores = scores[:, 0, :]
+        if scores.shape[1] == 2:
+            return scores[:, 1] - scores[:, 0]
+        return scores
 
     @property
     def _n_features_out(self):

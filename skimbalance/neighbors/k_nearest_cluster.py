@@ -13,21 +13,33 @@ both the minimum and the sum running over the ``N`` retrieved clusters only: the
 whose *least* similar retrieved cluster is more similar than the retrieved clusters of
 the other classes by the largest margin.
 
-Score (``predict_proba``): ``r_c / sum_c' r_c'``, a normalised version of the very
-ratio Eq. 10 maximises (a softmax of the log-ratios), so its arg-max is the
-prediction. Choices where the paper is open:
+Scores. Eq. 10's ratio is ``0`` for a class with no cluster among the ``N``
+(its minimum is over an empty set) and ``+inf`` for a class that owns all ``N``
+(empty denominator): on imbalanced data most queries of the majority fall in the
+second case, so a score built from the ratio alone is one constant for most rows.
+:meth:`KNearestClusterRule.decision_scores` evaluates, for every class ``c``,
+Eq. 10 over the ``N`` nearest clusters *that hold a cluster of c and one of
+another class* (``max(N, 2)`` of them for ``N = 1``): the plain ``N`` nearest when
+they do, else the first ``N' = max(N - 1, 1)`` retrieved ones and the nearest
+cluster the ratio lacks. With ``s_1 >= s_2 >= ...`` the retrieved similarities:
 
-* a class with no cluster among the ``N`` has no minimum (``r_c = 0``,
-  log-ratio ``-inf``); when all ``N`` retrieved clusters belong to one class, the
-  denominator is empty (``r_c = +inf``). With unit vectors every finite log-ratio
-  lies in ``[-2 - log(N - 1), 2]`` (cosines are in ``[-1, 1]``), so for the score
-  the two cases are given the log-ratios ``-3 - log(N - 1)`` (below every attainable
-  value: the lowest score) and ``3`` (above every attainable value). Scores are
-  then strictly between 0 and 1, as scikit-learn expects of probabilities, and the
-  order of the classes is Eq. 10's;
-* :meth:`KNearestClusterRule.decision_scores` returns the raw log-ratio
-  ``log r_c = min_m f^T mu_m - log sum_k e^{f^T mu_k}`` with its ``-inf`` and
-  ``+inf``.
+* ``c`` has no retrieved cluster: ``log r~_c = max_{m: c(mu_m)=c} f^T mu_m -
+  log sum_{k <= N'} e^{s_k}``;
+* ``c`` owns all ``N``: ``log r~_c = s_{N'} - max_{k: c(mu_k)!=c} f^T mu_k``;
+* otherwise ``log r~_c = log r_c``, Eq. 10 unchanged.
+
+Each score is continuous where the missing cluster enters the ``N`` nearest (it
+then equals Eq. 10's ratio there), and the arg-max is Eq. 10's class: an absent
+class scores no higher than any retrieved class (its nearest cluster is no more
+similar than the ``N``-th, and the kept clusters outweigh any retrieved class's
+denominator), a class that owns all ``N`` scores ``>= 0`` and every absent class
+``<= 0``, equality needing exactly tied similarities. Scores are finite, in
+``[-2 - log N', 2]`` (cosines are in ``[-1, 1]``); a class with no cluster at all
+gets ``-3 - log N'`` and the only class with clusters ``3``.
+:meth:`~KNearestClusterRule.predict_proba` is their softmax, ``r~_c / sum_c'
+r~_c'``, and :meth:`~KNearestClusterRule.predict` their arg-max.
+:meth:`~KNearestClusterRule.log_ratios` returns Eq. 10's raw ``log r_c`` with its
+``-inf`` and ``+inf``.
 
 The search runs over the cluster centroids only (``O(n_clusters)`` per query instead
 of ``O(n_samples)``): an exact chunked top-k in PyTorch (``algorithm="torch"``, CPU or
@@ -129,15 +141,48 @@ def _log_ratio_scores(sims: Tensor, labels: Tensor, n_classes: int) -> Tensor:
     return torch.where(present, scores, torch.full_like(scores, float("-inf")))
 
 
-def _proba_from_log_scores(scores: Tensor, n_neighbors: int) -> Tensor:
-    """``r_c / sum r`` from log-ratios, the infinite ones set just outside the range.
+def _class_max(sims: Tensor, labels: Tensor, n_classes: int) -> Tensor:
+    """Per class, the largest similarity of its clusters; ``-inf`` if it has none.
 
-    Finite log-ratios of unit vectors lie in ``[-2 - log(N - 1), 2]``; ``-inf``
-    becomes one below that range, ``+inf`` one above.
+    ``sims``: (n, n_clusters) similarities to every centroid; ``labels``: (n_clusters,).
     """
-    low = -2.0 - math.log(max(n_neighbors - 1, 1)) - 1.0
-    finite = torch.clamp(scores, min=low, max=3.0)
-    return torch.softmax(finite, dim=1)
+    out = torch.full(
+        (sims.shape[0], n_classes), float("-inf"), dtype=sims.dtype, device=sims.device
+    )
+    return out.scatter_reduce_(
+        1, labels.expand(sims.shape[0], -1), sims, reduce="amax", include_self=True
+    )
+
+
+def _extended_scores(
+    sims: Tensor, labels: Tensor, class_max: Tensor, n_classes: int
+) -> Tensor:
+    """Eq. 10's log-ratio over the nearest clusters that make both terms non-empty.
+
+    ``sims``, ``labels``: (n, N) retrieved similarities (decreasing) and classes;
+    ``class_max``: (n, n_classes) similarity of every class's nearest cluster.
+    Returns finite (n, n_classes) scores whose row arg-max is Eq. 10's class.
+    """
+    # the N nearest clusters that hold a cluster of c and one of another class:
+    # the first max(N - 1, 1) retrieved ones and the cluster the ratio lacks
+    n_keep = max(sims.shape[1] - 1, 1)
+    kept = sims[:, :n_keep]
+    raw = _log_ratio_scores(sims, labels, n_classes)
+    # c has no retrieved cluster: its nearest cluster against the kept ones
+    absent = class_max - torch.logsumexp(kept, dim=1, keepdim=True)
+    # c owns all N: its least similar kept cluster against the nearest cluster
+    # of any other class
+    if n_classes >= 2:
+        top2 = torch.topk(class_max, 2, dim=1).values
+        other_max = torch.where(class_max >= top2[:, :1], top2[:, 1:], top2[:, :1])
+    else:
+        other_max = torch.full_like(class_max, float("-inf"))
+    only = kept[:, -1:] - other_max
+    scores = torch.where(torch.isneginf(raw), absent, raw)
+    scores = torch.where(torch.isposinf(raw), only, scores)
+    # classes with no cluster at all / the only class that has clusters
+    low = -3.0 - math.log(n_keep)
+    return torch.nan_to_num(scores, nan=low, posinf=3.0, neginf=low)
 
 
 class KNearestClusterRule:
@@ -176,7 +221,7 @@ class KNearestClusterRule:
     >>> rule.predict(torch.tensor([[1.0, 0.1], [-1.0, 0.2]])).tolist()
     [0, 1]
     >>> rule.predict_proba(torch.tensor([[-1.0, 0.2]])).round(decimals=4).tolist()
-    [[0.0025, 0.9975]]
+    [[0.0194, 0.9806]]
     """
 
     def __init__(
@@ -222,9 +267,14 @@ class KNearestClusterRule:
             raise ValueError("cluster labels must be smaller than n_classes.")
         self.cluster_labels_ = labels
         if self.algorithm != "torch":
-            self._index = NearestNeighbors(algorithm=self.algorithm).fit(
-                self.centroids_.cpu().numpy()
-            )
+            points = self.centroids_.cpu().numpy()
+            self._index = NearestNeighbors(algorithm=self.algorithm).fit(points)
+            codes = labels.cpu().numpy()
+            self._class_index = {}
+            for c in np.unique(codes):
+                members = np.flatnonzero(codes == c)
+                index = NearestNeighbors(algorithm=self.algorithm).fit(points[members])
+                self._class_index[int(c)] = (index, members)
         return self
 
     @property
@@ -266,8 +316,46 @@ class KNearestClusterRule:
         sims, order = torch.sort(sims, dim=1, descending=True, stable=True)
         return sims, torch.gather(idx, 1, order)
 
-    def decision_scores(self, queries) -> Tensor:
-        """Log of Eq. 10's ratio ``r_c`` for every class.
+    def _search(self, queries) -> tuple[Tensor, Tensor, Tensor]:
+        """Retrieved similarities, their classes and every class's nearest cluster.
+
+        In chunks of ``chunk_size`` queries. The torch search reads one similarity
+        block per chunk for both; a scikit-learn index answers the ``N``-nearest
+        query and one nearest-cluster query per class (an index per class).
+        """
+        q = self._queries(queries)
+        k = self.n_neighbors_
+        n_classes = self.n_classes_
+        if q.shape[0] == 0:
+            empty = q.new_empty((0, k))
+            return empty, empty.long(), q.new_empty((0, n_classes))
+        if self.algorithm != "torch":
+            sims, idx = self.kneighbors(q)
+            class_max = torch.full(
+                (q.shape[0], n_classes), float("-inf"), dtype=q.dtype, device=q.device
+            )
+            points = q.cpu().numpy()
+            for c, (index, members) in self._class_index.items():
+                _, nearest = index.kneighbors(points, n_neighbors=1)
+                rows = torch.as_tensor(members[nearest[:, 0]], device=q.device)
+                centroid = self.centroids_[rows]
+                class_max[:, c] = (q * centroid).sum(dim=1)
+            return sims, self.cluster_labels_[idx], class_max
+        parts = []
+        for start in range(0, q.shape[0], int(self.chunk_size)):
+            block = q[start : start + int(self.chunk_size)] @ self.centroids_.T
+            s, i = torch.topk(block, k, dim=1, largest=True, sorted=True)
+            parts.append(
+                (
+                    s,
+                    self.cluster_labels_[i],
+                    _class_max(block, self.cluster_labels_, n_classes),
+                )
+            )
+        return tuple(torch.cat(p) for p in zip(*parts, strict=True))
+
+    def log_ratios(self, queries) -> Tensor:
+        """Log of Eq. 10's ratio ``r_c`` for every class, as printed.
 
         Parameters
         ----------
@@ -283,8 +371,8 @@ class KNearestClusterRule:
         sims, idx = self.kneighbors(queries)
         return _log_ratio_scores(sims, self.cluster_labels_[idx], self.n_classes_)
 
-    def predict_proba(self, queries) -> Tensor:
-        """Normalised score ``r_c / sum_c' r_c'`` (rows sum to one).
+    def decision_scores(self, queries) -> Tensor:
+        """Eq. 10's log-ratio, extended where it is ``-inf`` or ``+inf``.
 
         Parameters
         ----------
@@ -293,10 +381,30 @@ class KNearestClusterRule:
         Returns
         -------
         Tensor of shape (n_queries, n_classes)
-            Strictly between 0 and 1; the lowest for classes with no retrieved
-            cluster; arg-max equals :meth:`predict`.
+            Finite scores (float64): ``log r_c`` where both terms of Eq. 10 are
+            non-empty; for a class with no retrieved cluster its nearest
+            cluster's similarity minus the log-sum-exp of the retrieved ones; for
+            the only retrieved class its least similar retrieved cluster's
+            similarity minus that of the nearest cluster of another class (see
+            the module's docstring). The row arg-max is Eq. 10's class.
         """
-        return _proba_from_log_scores(self.decision_scores(queries), self.n_neighbors_)
+        sims, labels, class_max = self._search(queries)
+        return _extended_scores(sims, labels, class_max, self.n_classes_)
+
+    def predict_proba(self, queries) -> Tensor:
+        """Softmax of :meth:`decision_scores`, ``r~_c / sum_c' r~_c'``.
+
+        Parameters
+        ----------
+        queries : array-like or Tensor of shape (n_queries, n_dims)
+
+        Returns
+        -------
+        Tensor of shape (n_queries, n_classes)
+            Rows sum to one; equals Eq. 10's normalised ratio ``r_c / sum r`` when
+            every class has a finite, non-zero ratio.
+        """
+        return torch.softmax(self.decision_scores(queries), dim=1)
 
     def predict(self, queries) -> Tensor:
         """Class codes predicted by Eq. 10.
@@ -310,7 +418,7 @@ class KNearestClusterRule:
         Tensor of shape (n_queries,)
             Predicted class codes (ties go to the smallest code).
         """
-        return torch.argmax(self.predict_proba(queries), dim=1)
+        return torch.argmax(self.decision_scores(queries), dim=1)
 
 
 def k_nearest_cluster_reference(

@@ -5,9 +5,16 @@ import pickle
 import numpy as np
 import pytest
 import torch
-from sklearn.datasets import make_blobs, make_multilabel_classification
+from sklearn.datasets import (
+    make_blobs,
+    make_classification,
+    make_multilabel_classification,
+)
+from sklearn.metrics import balanced_accuracy_score, roc_auc_score
+from sklearn.model_selection import GridSearchCV, train_test_split
 
-from skimbalance import CLMLEClassifier
+from skimbalance import CLMLEClassifier, CrossEntropyClassifier
+from skimbalance._warnings import reset_warned
 from skimbalance.classifiers.clmle import (
     PhaseBatchSampler,
     cluster_round_epochs,
@@ -27,6 +34,14 @@ FAST = dict(
     batch_size=32,
     device="cpu",
 )
+
+
+@pytest.fixture(autouse=True)
+def _fresh_warning_registry():
+    # warnings of no-op settings are issued once per process: start each test anew
+    reset_warned()
+    yield
+    reset_warned()
 
 
 def _imbalanced_blobs(seed=0):
@@ -58,7 +73,7 @@ def test_multiclass_string_labels_and_fitted_attributes():
     assert np.allclose(np.linalg.norm(clf.centroids_, axis=1), 1, atol=1e-5)
     assert clf.margin_within_.shape == (3,)
     assert clf.margin_between_ > 0
-    assert not hasattr(clf, "decision_function")
+    assert clf.decision_function(X).shape == (len(X), 3)
 
 
 def test_transform_is_the_unit_norm_embedding():
@@ -157,7 +172,12 @@ def test_reproducible_and_global_rng_untouched():
 )
 def test_options_run(params):
     X, y = _imbalanced_blobs(5)
-    clf = CLMLEClassifier(**{**FAST, **params}, random_state=0).fit(X, y)
+    clf = CLMLEClassifier(**{**FAST, **params}, random_state=0)
+    if clf.warmup_epochs >= clf.max_epochs:
+        with pytest.warns(UserWarning, match="warmup_epochs"):
+            clf.fit(X, y)
+    else:
+        clf.fit(X, y)
     assert (clf.predict(X) == y).mean() > 0.8
     if "margin_between" in params:
         assert clf.margin_between_ == 0.3
@@ -273,3 +293,116 @@ def test_gpu_fit_pickles_to_cpu(tmp_path):
     proba = clf.predict_proba(X)
     clone = pickle.loads(pickle.dumps(clf))
     assert np.allclose(clone.predict_proba(X), proba)
+
+
+# ---------------------------------------------------------------- scores (issue 16)
+def _assert_scores_consistent(clf, X):
+    """predict == argmax(predict_proba) == the decision_function's choice, exactly."""
+    pred = clf.predict(X)
+    proba = clf.predict_proba(X)
+    dec = clf.decision_function(X)
+    if clf.n_outputs_ > 1:  # multi-label: one score per label, positive for 1
+        assert dec.shape == pred.shape == proba.shape
+        assert np.array_equal(pred, (dec > 0).astype(int))
+        assert np.array_equal(pred, (proba > 0.5).astype(int))
+    elif len(clf.classes_) == 2:
+        assert dec.shape == (len(X),)
+        assert np.array_equal(pred, clf.classes_[(dec > 0).astype(int)])
+        assert np.array_equal(pred, clf.classes_[proba.argmax(1)])
+    else:
+        assert dec.shape == proba.shape
+        assert np.array_equal(pred, clf.classes_[dec.argmax(1)])
+        assert np.array_equal(pred, clf.classes_[proba.argmax(1)])
+        # predict_proba is the softmax of decision_function
+        soft = np.exp(dec - dec.max(1, keepdims=True))
+        np.testing.assert_allclose(proba, soft / soft.sum(1, keepdims=True))
+    assert np.isfinite(dec).all() and ((proba > 0) & (proba < 1)).all()
+    return pred, proba, dec
+
+
+@pytest.mark.parametrize("n_neighbors", [1, 2, 8])
+def test_scores_agree_with_the_k_nearest_cluster_rule(n_neighbors):
+    params = {**FAST, "n_neighbor_clusters": n_neighbors}
+    # multi-class, with string labels and a class_weight shift
+    X, y = _imbalanced_blobs(11)
+    for cw in (None, {"rare": 5.0}) if n_neighbors == 2 else (None,):
+        clf = CLMLEClassifier(**params, class_weight=cw, random_state=0).fit(X, y)
+        _, _, dec = _assert_scores_consistent(clf, X)
+        # Eq. 10 itself decides (the raw ratio with its -inf / +inf; the small
+        # class-weight shift moves no class past an infinite ratio on this data)
+        emb = clf._embedding(np.asarray(X, dtype=np.float32))[:, 0]
+        raw = clf._knc_rules[0].log_ratios(emb).numpy()
+        shift = np.log(clf._score_weights[0]) / clf.scale
+        assert np.array_equal(dec.argmax(1), (raw + shift).argmax(1))
+    # binary, imbalanced
+    Xb, yb = make_classification(
+        n_samples=300, n_features=6, weights=[0.85], random_state=3
+    )
+    _assert_scores_consistent(CLMLEClassifier(**params, random_state=0).fit(Xb, yb), Xb)
+    # multi-label
+    Xm, Ym = make_multilabel_classification(
+        n_samples=150, n_features=8, n_classes=3, random_state=1
+    )
+    clf = CLMLEClassifier(**params, random_state=0).fit(Xm, Ym)
+    _assert_scores_consistent(clf, Xm)
+
+
+def test_scores_rank_held_out_data_as_well_as_cross_entropy():
+    # issue 16: the clamped ratio tied most rows (909 of 1,000) and lost ROC AUC
+    # to CE although its balanced accuracy was higher. Held-out binary 90/10 set,
+    # fixed seeds, where the two balanced accuracies are comparable.
+    X, y = make_classification(
+        n_samples=2500, n_features=20, n_informative=10, weights=[0.9], random_state=2
+    )
+    Xtr, Xte, ytr, yte = train_test_split(
+        X, y, test_size=500, stratify=y, random_state=2
+    )
+    net = dict(hidden_layer_sizes=(128,), max_epochs=20, batch_size=128, device="cpu")
+    ce = CrossEntropyClassifier(**net, random_state=0).fit(Xtr, ytr)
+    clf = CLMLEClassifier(
+        **net, warmup_epochs=5, n_cluster_rounds=3, random_state=0
+    ).fit(Xtr, ytr)
+    bacc_ce = balanced_accuracy_score(yte, ce.predict(Xte))
+    bacc = balanced_accuracy_score(yte, clf.predict(Xte))
+    assert abs(bacc - bacc_ce) < 0.02  # comparable (0.917 and 0.911)
+    proba = clf.predict_proba(Xte)[:, 1]
+    dec = clf.decision_function(Xte)
+    auc, auc_ce = (
+        roc_auc_score(yte, proba),
+        roc_auc_score(yte, ce.predict_proba(Xte)[:, 1]),
+    )
+    assert auc >= auc_ce  # 0.9677 against 0.9636
+    assert roc_auc_score(yte, dec) == auc  # same ranking
+    # no ties: one distinct score per test row (the clamped ratio had 2 values
+    # for most rows)
+    assert len(np.unique(proba)) == len(Xte) == len(np.unique(dec))
+
+
+def test_max_epochs_within_warmup_warns_once_per_configuration():
+    X, y = _imbalanced_blobs(12)
+    clf = CLMLEClassifier(**{**FAST, "max_epochs": 2, "warmup_epochs": 2})
+    with pytest.warns(UserWarning, match=r"max_epochs=2, warmup_epochs=2") as rec:
+        clf.set_params(random_state=0).fit(X, y)
+        clf.fit(X, y)  # a second fit of the same instance: silent
+    assert sum("warmup_epochs" in str(w.message) for w in rec) == 1
+    assert "CLMLE loss is never applied" in str(rec[0].message)
+    assert clf.net_.criterion_.stage == "warmup"
+    # a grid search over 3 candidates sharing the no-op setting: one warning
+    reset_warned()
+    search = GridSearchCV(
+        CLMLEClassifier(**{**FAST, "max_epochs": 1, "warmup_epochs": 3}),
+        {"lr": [1e-2, 3e-3, 1e-3]},
+        cv=2,
+        n_jobs=1,
+    )
+    with pytest.warns(UserWarning) as rec:
+        search.fit(X, y)
+    assert sum("warmup_epochs=3" in str(w.message) for w in rec) == 1
+    # another no-op configuration warns again, once; a working one never
+    with pytest.warns(UserWarning, match="max_epochs=1, warmup_epochs=4"):
+        CLMLEClassifier(**{**FAST, "max_epochs": 1, "warmup_epochs": 4}).fit(X, y)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        CLMLEClassifier(**FAST, random_state=0).fit(X, y)

@@ -1,16 +1,53 @@
 """Tests of the k-nearest-cluster rule (Eq. 10)."""
 
+import itertools
 import math
 
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 
 from skimbalance.neighbors.k_nearest_cluster import (
     KNearestClusterRule,
     chunked_top_k,
     k_nearest_cluster_reference,
 )
+
+
+def _extended_reference(queries, centroids, labels, n_neighbors, n_classes):
+    """Eq. 10 per class over the N nearest clusters holding c and another class.
+
+    Written loop by loop from the definition: the plain N nearest when they hold
+    a cluster of c and one of another class, else the first max(N - 1, 1) of them
+    and the nearest cluster that is missing.
+    """
+    q = np.asarray(queries, dtype=np.float64)
+    c = np.asarray(centroids, dtype=np.float64)
+    q = q / np.linalg.norm(q, axis=1, keepdims=True)
+    c = c / np.linalg.norm(c, axis=1, keepdims=True)
+    lab = np.asarray(labels).astype(int)
+    n_nb = min(n_neighbors, len(c))
+    n_keep = max(n_nb - 1, 1)
+    out = np.zeros((len(q), n_classes))
+    for i in range(len(q)):
+        sims = [float(q[i] @ c[m]) for m in range(len(c))]
+        order = sorted(range(len(c)), key=lambda m: -sims[m])
+        for cls in range(n_classes):
+            chosen = order[:n_nb]
+            own = [m for m in chosen if lab[m] == cls]
+            other = [m for m in chosen if lab[m] != cls]
+            if not own or not other:
+                chosen = order[:n_keep]
+                pool = [m for m in order if (lab[m] == cls) == (not own)]
+                if not pool:  # no cluster of that kind at all
+                    out[i, cls] = -3 - math.log(n_keep) if not own else 3.0
+                    continue
+                chosen = [*chosen, pool[0]]
+            num = min(sims[m] for m in chosen if lab[m] == cls)
+            den = sum(math.exp(sims[m]) for m in chosen if lab[m] != cls)
+            out[i, cls] = num - math.log(den)
+    return out
 
 
 def _problem(n_clusters=40, n_queries=60, dim=5, n_classes=4, seed=0):
@@ -47,9 +84,12 @@ def test_index_matches_bruteforce_eq10(algorithm, n_neighbors):
             assert np.allclose(got, ratios[i, present] / ratios[i, present].sum())
         assert (p[i, ratios[i] == 0] < p[i, ratios[i] > 0].min()).all()
     assert (p > 0).all() and (p < 1).all()
-    scores = rule.decision_scores(q).numpy()
+    scores = rule.log_ratios(q).numpy()
     with np.errstate(divide="ignore"):
         assert np.allclose(scores, np.log(ratios), atol=1e-12)
+    ext = rule.decision_scores(q).numpy()
+    np.testing.assert_allclose(ext, _extended_reference(q, c, lab, n_neighbors, 4))
+    assert np.array_equal(ext.argmax(1), ref_pred)
 
 
 def test_min_not_max_decides():
@@ -74,31 +114,96 @@ def test_min_not_max_decides():
     assert KNearestClusterRule(1).fit(c, lab).predict(q).tolist() == [0]
 
 
-def test_absent_class_gets_lowest_score_and_single_class_is_highest():
+def test_absent_and_single_class_scores_rank_by_the_missing_cluster():
     c = torch.tensor([[1.0, 0.0], [0.9, 0.1], [0.0, 1.0], [-1.0, 0.0]])
     lab = torch.tensor([0, 1, 2, 3])
     rule = KNearestClusterRule(2).fit(c, lab)
     q = torch.tensor([[1.0, 0.05]])
     proba = rule.predict_proba(q)
-    scores = rule.decision_scores(q)
+    raw = rule.log_ratios(q)
+    assert torch.isneginf(raw[0, 2:]).all() and torch.isfinite(raw[0, :2]).all()
+    # absent classes: below the retrieved ones, ordered by their nearest cluster
     assert (proba > 0).all() and (proba < 1).all()
-    assert proba[0, 2] == proba[0, 3] < proba[0, :2].min()
-    assert torch.isneginf(scores[0, 2:]).all() and torch.isfinite(scores[0, :2]).all()
+    assert proba[0, 3] < proba[0, 2] < proba[0, :2].min()
+    u, mu = F.normalize(q, dim=1)[0], F.normalize(c, dim=1)
+    expected = float(u @ mu[2] - u @ mu[0])  # vs the first retrieved cluster
+    assert math.isclose(float(rule.decision_scores(q)[0, 2]), expected, rel_tol=1e-6)
+    # a class owning all N: its N'-th cluster against the nearest other cluster
     one = KNearestClusterRule(2).fit(c, torch.tensor([0, 0, 1, 1]))
-    p1 = one.predict_proba(q)
-    assert p1[0, 0] > 0.99 and 0 < p1[0, 1] < 0.01
-    assert torch.isposinf(one.decision_scores(q)[0, 0])
+    assert torch.isposinf(one.log_ratios(q)[0, 0])
+    s = one.decision_scores(q)
+    assert math.isclose(float(s[0, 0]), float(u @ mu[0] - u @ mu[2]), rel_tol=1e-6)
+    assert math.isclose(float(s[0, 1]), float(u @ mu[2] - u @ mu[0]), rel_tol=1e-6)
+    assert one.predict(q).tolist() == [0]
 
 
-def test_infinite_cases_lie_outside_the_attainable_range():
-    # the most extreme finite log-ratios stay strictly inside the substitutes
+def test_scores_are_continuous_where_the_missing_cluster_enters():
+    # class 1's only cluster moves past class 0's second cluster: Eq. 10's ratio
+    # jumps from 0 to finite there, the extended score does not
+    q = torch.tensor([[1.0, 0.0]], dtype=torch.float64)
+    lab = torch.tensor([0, 0, 1])
+    s2 = 0.6
+
+    def scores(s_minority):
+        c = torch.tensor(
+            [
+                [0.9, math.sqrt(1 - 0.81)],
+                [s2, -math.sqrt(1 - s2**2)],
+                [s_minority, math.sqrt(1 - s_minority**2)],
+            ],
+            dtype=torch.float64,
+        )
+        return KNearestClusterRule(2).fit(c, lab).decision_scores(q)[0]
+
+    below, above = scores(s2 - 1e-9), scores(s2 + 1e-9)
+    assert torch.allclose(below, above, atol=1e-8)
+    assert above[1] > below[1]
+    # and the score keeps rising with the minority similarity on both sides
+    grid = [scores(s)[1] - scores(s)[0] for s in np.linspace(0.0, 0.85, 50)]
+    assert all(b > a for a, b in itertools.pairwise(grid))
+
+
+def test_extended_scores_range_and_clusterless_class():
     q, c, lab = _problem(n_clusters=30, n_queries=200, n_classes=3, seed=11)
-    for n_nb in (2, 5, 30):
+    for n_nb in (1, 2, 5, 30):
         rule = KNearestClusterRule(n_nb).fit(c, lab)
         s = rule.decision_scores(q)
-        finite = s[torch.isfinite(s)]
         low = -2 - math.log(max(n_nb - 1, 1))
-        assert (finite >= low).all() and (finite <= 2).all()
+        assert torch.isfinite(s).all()
+        assert (s >= low - 1e-12).all() and (s <= 2 + 1e-12).all()
+    # class 3 has no cluster: the lowest score; one class with clusters: 3
+    rule = KNearestClusterRule(5).fit(c, lab, n_classes=4)
+    s = rule.decision_scores(q)
+    assert torch.allclose(s[:, 3], torch.full_like(s[:, 3], -3 - math.log(4)))
+    alone = KNearestClusterRule(5).fit(c, torch.zeros(30, dtype=torch.long), 2)
+    assert (alone.decision_scores(q)[:, 0] == 3.0).all()
+    assert (alone.predict(q) == 0).all()
+
+
+@pytest.mark.parametrize("n_neighbors", [1, 2, 3, 10])
+def test_argmax_is_eq10_on_many_problems(n_neighbors):
+    # imbalanced cluster counts, so that many queries see one class only
+    for seed in range(5):
+        g = torch.Generator().manual_seed(seed)
+        c = torch.randn(60, 4, generator=g, dtype=torch.float64)
+        lab = (torch.rand(60, generator=g) < 0.15).long() + (
+            torch.rand(60, generator=g) < 0.05
+        ).long()
+        q = torch.randn(300, 4, generator=g, dtype=torch.float64)
+        rule = KNearestClusterRule(n_neighbors).fit(c, lab, n_classes=3)
+        ref, _ = k_nearest_cluster_reference(q, c, lab, n_neighbors, 3)
+        assert rule.predict(q).tolist() == ref.tolist()
+        assert rule.predict_proba(q).argmax(1).tolist() == ref.tolist()
+        # the scores rank: one distinct value per query
+        assert len(torch.unique(rule.predict_proba(q)[:, 1])) == len(q)
+
+
+@pytest.mark.parametrize("algorithm", ["kd_tree", "ball_tree", "brute"])
+def test_index_scores_match_the_torch_search(algorithm):
+    q, c, lab = _problem(n_clusters=50, n_queries=80, n_classes=5, seed=2)
+    ref = KNearestClusterRule(4).fit(c, lab).decision_scores(q)
+    got = KNearestClusterRule(4, algorithm=algorithm).fit(c, lab).decision_scores(q)
+    assert torch.allclose(got, ref, atol=1e-12)
 
 
 def test_predict_agrees_with_proba_on_many_queries():
