@@ -64,6 +64,7 @@ from ._validation import (
     fit_seed,
     normalized_weights,
 )
+from ._warnings import warn_once
 from .class_weight import (
     CLASS_WEIGHT_SCHEMES,
     DeferredReweighting,
@@ -825,11 +826,11 @@ class BaseDeepClassifier(ClassifierMixin, BaseEstimator):
             )
         if self.class_weight_start_epoch >= epochs_done + self.max_epochs:
             done = f" + {epochs_done} epochs continued" if epochs_done else ""
-            warnings.warn(
+            warn_once(
+                self,
                 f"class_weight_start_epoch={self.class_weight_start_epoch} >= "
                 f"max_epochs={self.max_epochs}{done}: the class weights never apply "
                 "in training.",
-                UserWarning,
                 stacklevel=3,
             )
         return deferred_weights(sw, y_enc, class_weights)
@@ -854,11 +855,11 @@ class BaseDeepClassifier(ClassifierMixin, BaseEstimator):
         train_split = None
         scorer = self._scorer()
         if scorer is not None and not self.early_stopping:
-            warnings.warn(
+            warn_once(
+                self,
                 f"scoring={self.scoring!r} has no effect with early_stopping=False: "
                 "it is the criterion of early stopping. Set early_stopping=True, or "
                 "leave scoring=None.",
-                UserWarning,
                 stacklevel=3,
             )
         if self.early_stopping:

@@ -342,6 +342,7 @@ def test_fit_on_gpu_then_load_on_cpu_only_process(tmp_path, imbalanced):
 
 
 @pytest.mark.filterwarnings("ignore:warmup_epochs=10 >= max_epochs")
+@pytest.mark.filterwarnings("ignore:CLMLEClassifier.max_epochs=2, warmup_epochs=5")
 @pytest.mark.parametrize(
     "Estimator",
     [
@@ -364,6 +365,7 @@ def test_verbose_fit_prints_no_reinitialisation(Estimator, capsys):
 
 
 @pytest.mark.filterwarnings("ignore:warmup_epochs=10 >= max_epochs")
+@pytest.mark.filterwarnings("ignore:CLMLEClassifier.max_epochs=2, warmup_epochs=5")
 @pytest.mark.parametrize(
     "Estimator",
     [

@@ -86,20 +86,10 @@ def fast_instances():
     return instances
 
 
-CLMLE_CLASS_WEIGHT_REASON = (
-    "CLMLE predicts with the k-nearest-cluster rule, which a class weight shifts "
-    "as it shifts a softmax logit (log w / scale on the log-ratio); the check's "
-    "weights of 1e-4 on the other classes do not move a cluster rule far enough "
-    "for its 87 % threshold (tests/classifiers/test_clmle.py tests the shift)"
-)
-
-
 def expected_failed_checks(estimator):
     failed = {
         "check_sample_weight_equivalence_on_dense_data": SAMPLE_WEIGHT_REASON,
     }
-    if type(estimator).__name__ == "CLMLEClassifier":
-        failed["check_class_weight_classifiers"] = CLMLE_CLASS_WEIGHT_REASON
     return failed
 
 

@@ -7,6 +7,7 @@ from sklearn.metrics import balanced_accuracy_score
 from sklearn.model_selection import train_test_split
 
 from skimbalance import (
+    CLMLEClassifier,
     CRLClassifier,
     CrossEntropyClassifier,
     UncertaintyMarginClassifier,
@@ -110,3 +111,15 @@ def test_negative_tau_is_rejected():
     X, _, y, _ = imbalanced(2)
     with pytest.raises(ValueError, match="prior_correction"):
         CrossEntropyClassifier(**SMALL, prior_correction=-1.0).fit(X, y)
+
+
+def test_clmle_scores_are_corrected_like_logits():
+    X, X_test, y, _ = imbalanced(3)
+    clf = CLMLEClassifier(**SMALL, warmup_epochs=5, cluster_size=20).fit(X, y)
+    scores = clf.decision_function(X_test)
+    prior = np.bincount(y) / len(y)
+    clf.set_params(prior_correction=1.0)
+    expected = scores - np.log(prior)
+    np.testing.assert_allclose(clf.decision_function(X_test), expected, atol=1e-9)
+    np.testing.assert_allclose(clf.predict_proba(X_test), softmax(expected), atol=1e-9)
+    assert (clf.predict(X_test) == clf.classes_[expected.argmax(axis=1)]).all()

@@ -21,13 +21,17 @@ from skorch.callbacks import Callback
 from torch import nn
 
 from .._warnings import warn_once
-from ..base import BaseDeepClassifier, torch_threads
+from ..base import TRAINING_OPTION_CONSTRAINTS, BaseDeepClassifier, torch_threads
 from ..cluster.equal_size_spherical_kmeans import cluster_by_class
 from ..losses.clmle import clmle_loss, default_clmle_margins
 from ..losses.cross_entropy import weighted_cross_entropy
 from ..neighbors.k_nearest_cluster import KNearestClusterRule
 from ..samplers.cluster_batch import AlternatingBatchSampler, ClusterBatchSampler
-from .cross_entropy import SHARED_ATTRIBUTES_DOC, SHARED_PARAMETERS_DOC
+from .cross_entropy import (
+    SHARED_ATTRIBUTES_DOC,
+    SHARED_PARAMETERS_DOC,
+    TRAINING_OPTIONS_DOC,
+)
 
 # Rows per (zero-padded) chunk when embedding inputs for prediction.
 _PREDICT_CHUNK = 256
@@ -497,7 +501,7 @@ class CLMLEClassifier(
         tens of times slower (see the user guide).
     knc_algorithm : {{"torch", "kd_tree", "ball_tree", "brute"}}, default="torch"
         Nearest-centroid search of the k-nearest-cluster rule.
-{SHARED_PARAMETERS_DOC}
+{SHARED_PARAMETERS_DOC}{TRAINING_OPTIONS_DOC}
     Attributes
     ----------
     centroids_ : ndarray of shape (n_clusters, embedding_dim), or a list of one per label
@@ -545,8 +549,16 @@ class CLMLEClassifier(
     (2, 64)
     """
 
+    _warm_start_error = (
+        "its cluster schedule (warm-up, clustering rounds, final "
+        "clustering) is planned over one fit's max_epochs, and a "
+        "continued fit would restart it from the warm-up on a network "
+        "past it."
+    )
+
     _parameter_constraints: dict = {
         **BaseDeepClassifier._parameter_constraints,
+        **TRAINING_OPTION_CONSTRAINTS,
         "cluster_size": [Interval(numbers.Integral, 1, None, closed="left")],
         "n_clusters_per_batch": [Interval(numbers.Integral, 2, None, closed="left")],
         "samples_per_cluster": [Interval(numbers.Integral, 1, None, closed="left")],
@@ -604,6 +616,10 @@ class CLMLEClassifier(
         early_stopping=False,
         validation_fraction=0.1,
         n_iter_no_change=5,
+        scoring=None,
+        warm_start=False,
+        optimizer_params=None,
+        prior_correction=0.0,
         callbacks=None,
         device="auto",
         n_threads=None,
@@ -642,6 +658,10 @@ class CLMLEClassifier(
             early_stopping=early_stopping,
             validation_fraction=validation_fraction,
             n_iter_no_change=n_iter_no_change,
+            scoring=scoring,
+            warm_start=warm_start,
+            optimizer_params=optimizer_params,
+            prior_correction=prior_correction,
             callbacks=callbacks,
             device=device,
             n_threads=n_threads,
@@ -829,6 +849,8 @@ class CLMLEClassifier(
         """
         X = self._validate_X_predict(X)
         scores = self._predict_task_scores(X)
+        if self.prior_correction:  # as predict_proba: softmax(scores - tau log prior)
+            scores = scores - self._prior_offsets()
         if self.n_outputs_ > 1:
             return scores[:, :, 1] - scores[:, :, 0]
         scores = scores[:, 0, :]

@@ -2,7 +2,6 @@
 
 import math
 import numbers
-import warnings
 
 import numpy as np
 import torch
@@ -11,6 +10,7 @@ from skorch.callbacks import Callback
 from torch import nn
 from torch.utils.data import Subset
 
+from .._warnings import warn_once
 from ..base import TRAINING_OPTION_CONSTRAINTS, BaseDeepClassifier, torch_threads
 from ..losses.large_margin import MARGIN_TYPES, plain_logits
 from ..losses.uncertainty_margin import (
@@ -722,11 +722,10 @@ default="large_margin"
         if effect is not None and not any(
             isinstance(mod, DROPOUT_TYPES) and mod.p > 0 for mod in module.modules()
         ):
-            warnings.warn(
+            warn_once(
+                self,
                 "The network has no dropout with p > 0: MC-dropout uncertainties are "
                 f"all 0, {effect}",
-                UserWarning,
-                stacklevel=2,
             )
         return module
 
@@ -744,13 +743,12 @@ default="large_margin"
 
     def _build_callbacks(self, ctx):
         if self.warmup_epochs >= self.max_epochs:
-            warnings.warn(
+            warn_once(
+                self,
                 f"warmup_epochs={self.warmup_epochs} >= max_epochs={self.max_epochs}: "
                 "the curriculum never leaves its softmax stage, so no margin is "
                 "applied; lower warmup_epochs (and sample_level_epochs) or train "
                 "longer.",
-                UserWarning,
-                stacklevel=2,
             )
         schedule = UncertaintySchedule(
             ctx.X,

@@ -422,3 +422,21 @@ def test_criterion_pickled_before_sample_covariance_still_runs():
     y = torch.tensor([[0], [1], [1], [0]])
     loss, logs = crit((head(emb), emb), y, {"index": torch.arange(4)})
     assert torch.isfinite(loss) and 0.0 <= logs["misclassification_probability"] <= 1
+
+
+def test_the_short_curriculum_warning_is_issued_once_per_configuration():
+    # Issue 16, item 5: it was issued on every fit (27 times in one search).
+    import warnings
+
+    from sklearn.datasets import make_classification
+    from sklearn.model_selection import GridSearchCV
+
+    X, y = make_classification(n_samples=90, n_features=5, random_state=0)
+    est = UncertaintyMarginClassifier(
+        hidden_layer_sizes=(8,), max_epochs=2, warmup_epochs=5, random_state=0
+    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        GridSearchCV(est, {"lr": [1e-3, 1e-2, 3e-2]}, cv=2).fit(X, y)
+    short = [w for w in caught if "never leaves its softmax stage" in str(w.message)]
+    assert len(short) == 1
