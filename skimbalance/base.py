@@ -1020,12 +1020,20 @@ class BaseDeepClassifier(ClassifierMixin, BaseEstimator):
         two logits, positive for the positive class.
         """
         X = self._validate_X_predict(X)
-        logits = self._forward(X)[0].double().numpy()
+        return self._decision_output(self._forward(X)[0].double().numpy())
+
+    def _decision_output(self, task_scores):
+        """``decision_function``'s output from per-task class scores (n, T, C).
+
+        The prior correction subtracted; then, for a binary or multi-label
+        task, the difference of the two classes' scores, positive for the
+        positive class (``(n,)`` or ``(n, T)``); else one column per class.
+        """
         if self.prior_correction:
-            logits = logits - self._prior_offsets()
+            task_scores = task_scores - self._prior_offsets()
         if self.n_outputs_ > 1:
-            return logits[:, :, 1] - logits[:, :, 0]
-        logits = logits[:, 0, :]
-        if logits.shape[1] == 2:
-            return logits[:, 1] - logits[:, 0]
-        return logits
+            return task_scores[:, :, 1] - task_scores[:, :, 0]
+        scores = task_scores[:, 0, :]
+        if scores.shape[1] == 2:
+            return scores[:, 1] - scores[:, 0]
+        return scores

@@ -848,15 +848,8 @@ class CLMLEClassifier(
             (``(n_samples,)`` or ``(n_samples, n_labels)``).
         """
         X = self._validate_X_predict(X)
-        scores = self._predict_task_scores(X)
-        if self.prior_correction:  # as predict_proba: softmax(scores - tau log prior)
-            scores = scores - self._prior_offsets()
-        if self.n_outputs_ > 1:
-            return scores[:, :, 1] - scores[:, :, 0]
-        scores = scores[:, 0, :]
-        if scores.shape[1] == 2:
-            return scores[:, 1] - scores[:, 0]
-        return scores
+        # As predict_proba, softmax(scores - tau log prior): corrected alike.
+        return self._decision_output(self._predict_task_scores(X))
 
     @property
     def _n_features_out(self):

@@ -839,14 +839,10 @@ default="large_margin"
         if not self.mc_predict:
             return super().decision_function(X)
         X = self._validate_X_predict(X)
-        proba = self._corrected_task_proba(X)
-        log_proba = np.log(np.maximum(proba, np.finfo(np.float64).tiny))
-        if self.n_outputs_ > 1:
-            return log_proba[:, :, 1] - log_proba[:, :, 0]
-        log_proba = log_proba[:, 0, :]
-        if log_proba.shape[1] == 2:
-            return log_proba[:, 1] - log_proba[:, 0]
-        return log_proba
+        proba = self._predict_task_proba(X)
+        return self._decision_output(
+            np.log(np.maximum(proba, np.finfo(np.float64).tiny))
+        )
 
     def predict_uncertainty(self, X):
         """Predictive uncertainty of each sample from MC dropout (Eq. 7).
