@@ -47,7 +47,7 @@ pipeline = Pipeline(
             "clf",
             CRLClassifier(
                 hidden_layer_sizes=(128,),
-                max_epochs=15,
+                max_epochs=10,
                 batch_size=64,
                 n_threads=1,
                 random_state=0,
