@@ -21,6 +21,7 @@ extensions = [
     "numpydoc",
     "markdown_report",
     "mathml_math",
+    "sphinx_gallery.gen_gallery",
 ]
 # Maths as MathML, rendered at build time: no MathJax from a CDN (see
 # docs/_ext/mathml_math.py).
@@ -39,6 +40,27 @@ html_static_path = []
 # references to scikit-learn and friends render as plain text offline.
 intersphinx_mapping = {}
 suppress_warnings = ["ref.citation"]
+
+# The gallery: the scripts of examples/ (at the repository root, as in
+# scikit-learn and imbalanced-learn) run at every build and their pages, output
+# and figures are written to docs/auto_examples/ (git-ignored). Every example is
+# small (one seed, a few epochs, one CPU thread) so the build stays quick.
+# tests/test_docs.py builds with ``run_stale_examples=True``: the examples run
+# even when sphinx-gallery's cache says they are unchanged.
+sphinx_gallery_conf = {
+    "examples_dirs": "../examples",
+    "gallery_dirs": "auto_examples",
+    "filename_pattern": r"/plot_",
+    "ignore_pattern": r"__init__\.py",
+    "within_subsection_order": "FileNameSortKey",
+    # Links from the code to the API reference of skimbalance only: external
+    # references would need the network (no intersphinx).
+    "doc_module": ("skimbalance",),
+    "reference_url": {"skimbalance": None},
+    "backreferences_dir": None,
+    "abort_on_example_error": True,
+    "show_memory": False,
+}
 
 
 _SKLEARN_ROLE = re.compile(r":(?:ref|term):`([^`<]*?)(?:\s*<[^>]*>)?`")

@@ -12,6 +12,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def test_sphinx_builds_without_warnings(tmp_path):
     pytest.importorskip("sphinx")
+    pytest.importorskip("sphinx_gallery")
     result = subprocess.run(
         [
             sys.executable,
@@ -22,6 +23,10 @@ def test_sphinx_builds_without_warnings(tmp_path):
             "-q",
             "-b",
             "html",
+            # Run every gallery example, even when sphinx-gallery's cache in
+            # docs/auto_examples/ says it has not changed since the last build.
+            "-D",
+            "sphinx_gallery_conf.run_stale_examples=True",
             "-d",
             str(tmp_path / "doctrees"),
             str(ROOT / "docs"),
@@ -62,6 +67,41 @@ def test_sphinx_builds_without_warnings(tmp_path):
         ):
             assert f'id="skimbalance.{name}.{method}"' in page, (name, method)
         assert f'id="skimbalance.{name}.set_fit_request"' not in page
+    # The gallery: every script of examples/ ran and its page shows its figures
+    # (issue 16, item 3).
+    html = tmp_path / "html"
+    gallery = (html / "auto_examples" / "index.html").read_text()
+    assert 'href="auto_examples/index.html"' in (html / "index.html").read_text()
+    examples = sorted(p.stem for p in (ROOT / "examples").glob("plot_*.py"))
+    assert set(GALLERY) <= set(examples), set(GALLERY) - set(examples)
+    for example in examples:
+        assert f'href="{example}.html' in gallery, example
+        page = (html / "auto_examples" / f"{example}.html").read_text()
+        figure = f"sphx_glr_{example}_001.png"
+        assert f"_images/{figure}" in page, example
+        assert (html / "_images" / figure).stat().st_size > 0, example
+    # The user-guide pages link their examples.
+    for guide, example in (
+        ("crl", "plot_crl"),
+        ("clmle", "plot_clmle"),
+        ("uncertainty_margin", "plot_uncertainty_margin"),
+        ("long_tail_losses", "plot_long_tail_losses"),
+    ):
+        page = (html / "user_guide" / f"{guide}.html").read_text()
+        assert f"../auto_examples/{example}.html" in page, (guide, example)
+
+
+# The examples the gallery must have (issue 16, item 3): one per method, a
+# pipeline in a grid search, a multi-label target, a custom CNN backbone.
+GALLERY = (
+    "plot_crl",
+    "plot_clmle",
+    "plot_uncertainty_margin",
+    "plot_pipeline_grid_search",
+    "plot_multilabel",
+    "plot_custom_backbone",
+    "plot_long_tail_losses",
+)
 
 
 @pytest.mark.parametrize(
@@ -70,7 +110,7 @@ def test_sphinx_builds_without_warnings(tmp_path):
 def test_ruff(command):
     ruff = shutil.which("ruff") or str(Path(sys.executable).parent / "ruff")
     result = subprocess.run(
-        [ruff, *command, "skimbalance", "tests", "benchmarks", "docs"],
+        [ruff, *command, "skimbalance", "tests", "benchmarks", "docs", "examples"],
         cwd=ROOT,
         capture_output=True,
         text=True,
