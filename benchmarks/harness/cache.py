@@ -111,6 +111,35 @@ def config_fingerprint(settings):
     return hashlib.sha1(text.encode()).hexdigest()[:12]
 
 
+_SIMPLE = (str, int, float, bool, type(None))
+
+
+def _simple_value(value):
+    if isinstance(value, _SIMPLE):
+        return value
+    if isinstance(value, (tuple, list)) and all(isinstance(v, _SIMPLE) for v in value):
+        return list(value)
+    if isinstance(value, dict) and all(
+        isinstance(k, _SIMPLE) and isinstance(v, _SIMPLE) for k, v in value.items()
+    ):
+        return {str(k): v for k, v in value.items()}
+    return type(value).__qualname__  # an estimator, a module, a callable
+
+
+def estimator_signature(estimator):
+    """The settings of an unfitted estimator or pipeline that shape its runs.
+
+    Every parameter of ``get_params(deep=True)`` but the seeds, objects by
+    their type's name: part of a run's cache fingerprint, so that a changed
+    default of an estimator makes its cached runs stale instead of reused.
+    """
+    return {
+        name: _simple_value(value)
+        for name, value in sorted(estimator.get_params(deep=True).items())
+        if not name.endswith("random_state")
+    }
+
+
 def run_key(record):
     """The identity of a run in the cache."""
     return (

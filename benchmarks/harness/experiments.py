@@ -84,6 +84,9 @@ class CVExperiment:
     load : callable
         ``load() -> (X, y)``.
     n_splits : int, default=5
+    first_seed : int, default=0
+        Repeat ``r`` shuffles with seed ``first_seed + r`` (a profile that
+        chooses settings can then use other folds than the one that reports).
     """
 
     name: str
@@ -93,6 +96,7 @@ class CVExperiment:
     settings: dict = field(default_factory=dict)
     suite: str = "keel"
     n_splits: int = 5
+    first_seed: int = 0
     make_row: Callable | None = None
     fit_and_score: Callable | None = None
     paper = None
@@ -104,7 +108,9 @@ class CVExperiment:
 
     def splits(self, seed):
         X, y = self.load()
-        folds = StratifiedKFold(self.n_splits, shuffle=True, random_state=seed)
+        folds = StratifiedKFold(
+            self.n_splits, shuffle=True, random_state=self.first_seed + seed
+        )
         for fold, (train, test) in enumerate(folds.split(X, y)):
             yield fold, X[train], y[train], X[test], y[test]
 

@@ -146,9 +146,89 @@ METHODS["CRL(I) (logit-adjusted)"] = lambda random_state, **net: CRLClassifier(
 )
 
 
+def _um_with(**options):
+    def factory(random_state, **net):
+        stage = max(1, net.get("max_epochs", 30) // 3)
+        extra = dict(options)
+        if extra.pop("deferred_weights", False):
+            # Khan et al.'s margins estimated on the unweighted network, the
+            # class weights switched on after the softmax warm-up.
+            extra.update(class_weight="balanced", class_weight_start_epoch=stage)
+        return UncertaintyMarginClassifier(
+            warmup_epochs=stage,
+            sample_level_epochs=stage,
+            random_state=random_state,
+            **extra,
+            **net,
+        )
+
+    return factory
+
+
+def _crl_with(**options):
+    return lambda random_state, **net: CRLClassifier(
+        mining="instance", random_state=random_state, **options, **net
+    )
+
+
+def _clmle_with(**options):
+    return lambda random_state, **net: CLMLEClassifier(
+        random_state=random_state, **options, **net
+    )
+
+
+#: Candidate configurations of each method, from which its default is chosen
+#: (issue 13; the ``defaults`` profile): the paper's method as it stands, and
+#: the same method with its classifier head rebalanced in each documented way.
+#: Keys are the method's row in the tables, values ``{row: factory}``.
+DEFAULT_CANDIDATES = {
+    "CRL(I)": {
+        "CRL(I) [paper]": _crl_with(class_weight=None, loss="cross_entropy"),
+        "CRL(I) [class weights]": _crl_with(class_weight="balanced"),
+        "CRL(I) [logit-adjusted CE]": _crl_with(loss="logit_adjusted"),
+        "CRL(I) [post-hoc prior correction]": _crl_with(prior_correction=1.0),
+    },
+    "CLMLE": {
+        "CLMLE [paper]": _clmle_with(class_weight=None),
+        "CLMLE [class weights]": _clmle_with(class_weight="balanced"),
+        "CLMLE [literal cost weights]": _clmle_with(renormalize_cost_weights=False),
+        "CLMLE [post-hoc prior correction]": _clmle_with(prior_correction=1.0),
+    },
+    "Uncertainty margin": {
+        "Uncertainty margin [paper]": _um_with(class_weight=None),
+        "Uncertainty margin [class weights]": _um_with(class_weight="balanced"),
+        "Uncertainty margin [deferred weights, frozen margins]": _um_with(
+            deferred_weights=True, freeze_margins=True
+        ),
+        "Uncertainty margin [post-hoc prior correction]": _um_with(
+            prior_correction=1.0
+        ),
+    },
+}
+#: The baselines every candidate is judged against (issue 13's target).
+DEFAULT_REFERENCES = (
+    "CE",
+    "CE (cost-sensitive)",
+    "SMOTE + CE",
+    "CE (logit-adjusted)",
+    "CE (post-hoc prior correction)",
+)
+CANDIDATES = {
+    row: factory
+    for group in DEFAULT_CANDIDATES.values()
+    for row, factory in group.items()
+}
+
+
+def defaults_rows():
+    """Rows of the ``defaults`` profile: the references, then every candidate."""
+    return (*DEFAULT_REFERENCES, *CANDIDATES)
+
+
 def all_rows():
-    """Baselines first, then the methods, in table order."""
-    return {**BASELINES, **METHODS}
+    """Baselines first, then the methods, in table order, then the candidates
+    of the ``defaults`` profile."""
+    return {**BASELINES, **METHODS, **CANDIDATES}
 
 
 def make_row(name, random_state, **net):

@@ -41,6 +41,10 @@ class Profile:
         the same protocol with a small CNN trained end to end on the images
         instead of a network on pretrained features). Empty: the profile has
         no variant.
+    closing : callable or None
+        ``closing(records, experiments, out, n_seeds) -> markdown``: a last
+        section of ``summary.md`` over every suite's runs (e.g. the choice of
+        the ``defaults`` profile); ``None``: none.
     """
 
     name: str
@@ -53,6 +57,7 @@ class Profile:
     net_by_suite: dict = field(default_factory=dict)
     reporters: dict = field(default_factory=dict)
     backbones: dict = field(default_factory=dict)
+    closing: callable = None
 
     def seeds_for(self, suite):
         return self.seeds_by_suite.get(suite, self.seeds)

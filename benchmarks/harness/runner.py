@@ -39,7 +39,7 @@ from sklearn.preprocessing import LabelEncoder
 from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
 
-from .cache import RunCache, config_fingerprint, read_json_lines
+from .cache import RunCache, config_fingerprint, estimator_signature, read_json_lines
 from .files import write_text
 from .methods import METHODS, all_rows, make_row
 from .metrics import METRICS, run_scores
@@ -322,12 +322,16 @@ def run_profile(
             net_part = {
                 k: v for k, v in net.items() if k not in ("device", "n_threads")
             }
+            make = getattr(exp, "make_row", None) or make_row
+            # The estimator's own parameters too: a changed default is a new run.
+            estimator = make(row, 0, **resolve_epochs(net_part, 1000))
             configs[exp.name, row] = config_fingerprint(
                 {
                     "settings": exp.settings,
                     "kind": exp.kind,
                     "net": net_part,
                     "row": row,
+                    "estimator": estimator_signature(estimator),
                 }
             )
 
@@ -652,6 +656,11 @@ def write_outputs(
             )
             if path:
                 drawn.append(path)
+    closing = getattr(profile, "closing", None)
+    if closing is not None:
+        markdown = closing(records, exps, out, n_seeds)
+        sections.append(markdown)
+        echo("\n" + markdown)
     failures = {}
     for r in records:
         if r.get("error"):

@@ -108,17 +108,28 @@ def bundled_experiments():
     ]
 
 
-def keel_experiments():
-    """The full profile's KEEL suite: 19 binary and 5 multi-class sets, 5-fold CV."""
+def keel_experiments(rows=None, first_seed=0, suite="keel"):
+    """The full profile's KEEL suite: 19 binary and 5 multi-class sets, 5-fold CV.
+
+    ``rows`` replaces the suite's rows; repeat ``r`` shuffles the folds with
+    seed ``first_seed + r`` (the ``defaults`` profile, which chooses settings,
+    uses other folds than ``full``, which reports); ``suite`` names the report
+    section.
+    """
+    rows = tabular_rows() if rows is None else tuple(rows)
+    settings = {"cv": "stratified 5-fold"}
+    if first_seed:
+        settings["cv_first_seed"] = first_seed
     return [
         CVExperiment(
             name=name,
             title=f"KEEL {name}",
             load=lambda name=name: load_keel(name),
-            rows=tabular_rows(),
-            settings={"data": f"keel:{name}", "cv": "stratified 5-fold"},
-            suite="keel",
+            rows=rows,
+            settings={"data": f"keel:{name}", **settings},
+            suite=suite,
             n_splits=5,
+            first_seed=first_seed,
         )
         for name in (*KEEL_BINARY, *KEEL_MULTICLASS)
     ]

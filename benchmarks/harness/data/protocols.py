@@ -92,19 +92,33 @@ class FeatureTable5:
     ----------
     name : {"fashion_mnist", "mnist"}
     image_size : int, default=64
+    split : {"test", "validation"}, default="test"
+        ``"test"``: train on the imbalanced training set, test on the official
+        test set (the protocol). ``"validation"``: the official test set is
+        not touched; the imbalanced training set is split, stratified, 80 / 20
+        (seeded by the run's seed) into a training and a validation part, for
+        choosing settings without looking at the test set.
     """
 
-    def __init__(self, name, image_size=DEFAULT_IMAGE_SIZE):
+    def __init__(self, name, image_size=DEFAULT_IMAGE_SIZE, split="test"):
         if name not in _FETCHERS:
             raise ValueError(f"name must be one of {sorted(_FETCHERS)}, got {name!r}.")
+        if split not in ("test", "validation"):
+            raise ValueError(f"split must be 'test' or 'validation', got {split!r}.")
         self.name = name
         self.image_size = image_size
+        self.split = split
 
     def __call__(self, seed, device="cpu"):
         X_train, y_train, X_test, y_test = image_features(
             self.name, self.image_size, device
         )
         X_imb, y_imb = make_imbalanced(X_train, y_train, seed)
+        if self.split == "validation":
+            X_imb, X_val, y_imb, y_val = train_test_split(
+                X_imb, y_imb, test_size=0.2, stratify=y_imb, random_state=seed
+            )
+            return X_imb, y_imb, X_val, y_val
         return X_imb, y_imb, X_test, y_test
 
 
