@@ -39,6 +39,7 @@ from sklearn.preprocessing import LabelEncoder
 from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
 
+from . import methods as registry
 from .cache import RunCache, config_fingerprint, estimator_signature, read_json_lines
 from .files import write_text
 from .methods import METHODS, all_rows, make_row
@@ -322,8 +323,8 @@ def run_profile(
             net_part = {
                 k: v for k, v in net.items() if k not in ("device", "n_threads")
             }
-            make = getattr(exp, "make_row", None) or make_row
             # The estimator's own parameters too: a changed default is a new run.
+            make = getattr(exp, "make_row", None) or registry.make_row
             estimator = make(row, 0, **resolve_epochs(net_part, 1000))
             configs[exp.name, row] = config_fingerprint(
                 {
