@@ -35,10 +35,15 @@ import argparse
 import sys
 
 from .dong2017 import attributes, crl_ablation
-from .harness.methods import DEFAULT_CANDIDATES, DEFAULT_REFERENCES, defaults_rows
+from .harness.methods import (
+    DEFAULT_CANDIDATES,
+    DEFAULT_REFERENCES,
+    PROBES,
+    defaults_rows,
+)
 from .harness.profile import Profile
 from .harness.runner import run_profile
-from .harness.selection import selection_markdown
+from .harness.selection import probe_markdown, selection_markdown
 from .huang2019 import clmle_ablation, table8
 from .khan2019 import margin_ablation
 from .khan2019.table5 import digits_experiments, feature_experiments
@@ -87,6 +92,19 @@ def defaults_choice(records, experiments, out, n_seeds):
         [row for row in DEFAULT_REFERENCES if row in ran],
         out=out,
     )
+    networks = [
+        "CE",
+        *(row.replace(", balanced probe]", "]") for row in list(PROBES)[1:]),
+    ]
+    pairs = {
+        (net, probe): None
+        for net, probe in zip(networks, PROBES, strict=True)
+        if net in ran and probe in ran
+    }
+    if len(pairs) > 1 and ("CE", "CE [balanced probe]") in pairs:
+        markdown += "\n\n" + probe_markdown(
+            records, [e.name for e in experiments], pairs
+        )
     return markdown
 
 

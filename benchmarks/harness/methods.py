@@ -6,6 +6,8 @@ All neural rows use the same backbone and training loop, so they compare like
 with like; the samplers are imbalanced-learn's, as published.
 """
 
+import numpy as np
+import torch
 from imblearn.over_sampling import ADASYN, SMOTE
 from imblearn.pipeline import make_pipeline
 from imblearn.under_sampling import (
@@ -14,8 +16,9 @@ from imblearn.under_sampling import (
     NearMiss,
     NeighbourhoodCleaningRule,
 )
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.ensemble import HistGradientBoostingClassifier
-from sklearn.linear_model import SGDClassifier
+from sklearn.linear_model import LogisticRegression, SGDClassifier
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 
@@ -220,15 +223,70 @@ CANDIDATES = {
 }
 
 
+class EmbeddingProbe(ClassifierMixin, BaseEstimator):
+    """A network, then a class-balanced logistic regression on its embedding.
+
+    Separates what a method does to the representation from what its
+    classifier head does (issue 13): the probe reads the fitted network's
+    embedding (``net_.module_.embed``, the layer under the classifier of every
+    estimator of the library), so two networks compared through the same
+    balanced probe differ only in the embedding they learnt.
+
+    Parameters
+    ----------
+    estimator : estimator of the library
+        Fitted on ``X, y`` as it is.
+    """
+
+    def __init__(self, estimator):
+        self.estimator = estimator
+
+    def _embed(self, X):
+        net = self.estimator_.net_
+        module = net.module_
+        module.eval()
+        with torch.no_grad():
+            data = torch.as_tensor(np.asarray(X, dtype=np.float32), device=net.device)
+            out = [module.embed(part) for part in torch.split(data, 4096)]
+        return torch.cat(out).flatten(1).cpu().numpy()
+
+    def fit(self, X, y):
+        self.estimator_ = clone(self.estimator).fit(X, y)
+        self.probe_ = LogisticRegression(class_weight="balanced", max_iter=2000)
+        self.probe_.fit(self._embed(X), y)
+        self.classes_ = self.probe_.classes_
+        return self
+
+    def predict(self, X):
+        return self.probe_.predict(self._embed(X))
+
+
+def _probe(factory):
+    return lambda random_state, **net: EmbeddingProbe(factory(random_state, **net))
+
+
+#: The balanced linear probe on the embedding of CE and of each method's paper
+#: setting (the ``defaults`` profile's cause analysis).
+PROBES = {
+    "CE [balanced probe]": _probe(_ce),
+    "CRL(I) [paper, balanced probe]": _probe(CANDIDATES["CRL(I) [paper]"]),
+    "CLMLE [paper, balanced probe]": _probe(CANDIDATES["CLMLE [paper]"]),
+    "Uncertainty margin [paper, balanced probe]": _probe(
+        CANDIDATES["Uncertainty margin [paper]"]
+    ),
+}
+
+
 def defaults_rows():
-    """Rows of the ``defaults`` profile: the references, then every candidate."""
-    return (*DEFAULT_REFERENCES, *CANDIDATES)
+    """Rows of the ``defaults`` profile: the references, every candidate, and
+    the balanced probes."""
+    return (*DEFAULT_REFERENCES, *CANDIDATES, *PROBES)
 
 
 def all_rows():
     """Baselines first, then the methods, in table order, then the candidates
     of the ``defaults`` profile."""
-    return {**BASELINES, **METHODS, **CANDIDATES}
+    return {**BASELINES, **METHODS, **CANDIDATES, **PROBES}
 
 
 def make_row(name, random_state, **net):

@@ -144,3 +144,52 @@ def selection_markdown(records, experiments, candidates, references, out=None):
             + "\n",
         )
     return "\n\n".join(parts), choices
+
+
+def probe_markdown(records, experiments, probes):
+    """Head against representation: each network's own prediction beside a
+    class-balanced linear probe on its embedding.
+
+    ``probes`` maps ``(network row, probe row)`` pairs in table order; the
+    first pair is the reference network (cross-entropy), against whose probe
+    each other probe is compared (what the method's term did to the embedding).
+    """
+    pairs = list(probes)
+    rows = [r for pair in pairs for r in pair]
+    scores = cv_scores(records, experiments, rows, "balanced_accuracy")
+    column = {r: j for j, r in enumerate(rows)}
+    reference_probe = scores[:, column[pairs[0][1]]]
+
+    def paired(a, b):
+        d = a - b
+        return f"{100 * np.nanmean(d):+.2f} ({int(np.sum(d > 0))}/{len(d)})"
+
+    body = []
+    for net_row, probe_row in pairs:
+        own, probe = scores[:, column[net_row]], scores[:, column[probe_row]]
+        body.append(
+            [
+                net_row,
+                f"{100 * np.nanmean(own):.1f}",
+                f"{100 * np.nanmean(probe):.1f}",
+                paired(probe, own),
+                "—" if probe_row == pairs[0][1] else paired(probe, reference_probe),
+            ]
+        )
+    header = [
+        "network",
+        "own head: balanced accuracy (%)",
+        "balanced probe (%)",
+        "probe − own head (sets where > 0)",
+        f"probe − {pairs[0][1]} (sets where > 0)",
+    ]
+    return (
+        "## Head or representation: a balanced probe on each embedding\n\n"
+        "Each network refitted as it is, then a logistic regression with "
+        "balanced class weights fitted on its training embedding (the layer "
+        "under its classifier) and scored on the held-out fold; means over the "
+        f"{len(experiments)} data sets, paired differences in points. "
+        '"probe − own head" is what rebalancing the decision alone gives; the '
+        "last column is what the method's term did to the embedding, read "
+        "through the same balanced probe.\n\n" + markdown_table(header, body)
+    )

@@ -134,3 +134,37 @@ def test_a_changed_default_changes_the_cache_fingerprint(monkeypatch):
         ),
     )
     assert fingerprint() != before
+
+
+def test_the_probe_table_pairs_each_network_with_its_probe():
+    from benchmarks.harness.selection import probe_markdown
+
+    # CE 0.6 / probe 0.7 and 0.5 / 0.6; M 0.55 / 0.8 and 0.6 / 0.5: M's probe
+    # minus its head is +0.25 and -0.1 (mean +7.50, 1 of 2 sets); against CE's
+    # probe +0.1 and -0.1 (mean +0.00, 1 of 2).
+    table = {
+        "a": {"CE": (0.6, 0), "CE [balanced probe]": (0.7, 0),
+              "M": (0.55, 0), "M [probe]": (0.8, 0)},
+        "b": {"CE": (0.5, 0), "CE [balanced probe]": (0.6, 0),
+              "M": (0.6, 0), "M [probe]": (0.5, 0)},
+    }  # fmt: skip
+    markdown = probe_markdown(
+        _records(table),
+        ["a", "b"],
+        {("CE", "CE [balanced probe]"): None, ("M", "M [probe]"): None},
+    )
+    line = next(s for s in markdown.splitlines() if s.startswith("| M |"))
+    cells = [c.strip() for c in line.strip("|").split("|")]
+    assert cells[1:] == ["57.5", "65.0", "+7.50 (1/2)", "+0.00 (1/2)"]
+
+
+def test_the_embedding_probe_reads_the_network_under_its_head():
+    from sklearn.datasets import load_digits
+
+    X, y = load_digits(n_class=3, return_X_y=True)
+    row = methods.make_row("CE [balanced probe]", 0, max_epochs=2, batch_size=64)
+    row.fit(X[:300], y[:300])
+    probe = row[-1]
+    assert probe._embed(X[:5]).shape == (5, probe.estimator_.embedding_dim)
+    assert set(row.predict(X[300:])) <= set(probe.classes_)
+    assert row.score(X[300:], y[300:]) > 0.8
