@@ -20,6 +20,43 @@ _SKORCH_BATCH_KEYS = frozenset(
 )
 
 
+def _take(value, index):
+    """The rows ``index`` of an array, a tensor (on its device) or a dict of them."""
+    if value is None:
+        return None
+    if isinstance(value, dict):
+        return {key: _take(part, index) for key, part in value.items()}
+    if torch.is_tensor(value):
+        return value[torch.as_tensor(index, device=value.device)]
+    return torch.as_tensor(np.asarray(value)[index])
+
+
+class BatchDataset(Dataset):
+    """skorch's :class:`~skorch.dataset.Dataset` that gathers a batch in one step.
+
+    torch's :class:`~torch.utils.data.DataLoader` passes the indices of a whole
+    batch to ``__getitems__`` (through a :class:`~torch.utils.data.Subset`
+    too): every array of ``X`` and ``y`` is indexed once with them and
+    returned as a tensor, instead of once per sample and then collated
+    sample by sample (a Python loop over the batch). The batches are the
+    same, value for value, in the same order (the sampler is unchanged).
+    Tensors are indexed where they are, so data kept on a GPU stays there.
+    Use it with :func:`batch_as_is` as the loaders' ``collate_fn``.
+    """
+
+    def __getitems__(self, indices):
+        index = np.asarray(indices, dtype=np.int64)
+        y = _take(self.y, index)
+        if y is None:  # skorch's placeholder target, one per row
+            y = torch.zeros((len(index), 1))
+        return _take(self.X, index), y
+
+
+def batch_as_is(batch):
+    """The ``collate_fn`` of :class:`BatchDataset`'s loaders: the batch it gathered."""
+    return batch
+
+
 class TrainingNet(NeuralNet):
     """skorch net whose criterion sees the whole batch, not only predictions.
 
@@ -33,6 +70,9 @@ class TrainingNet(NeuralNet):
     ``train_batch_sampler``, when given, replaces the shuffled training
     iterator: it yields lists of dataset indices, one per batch (CLMLE's
     cluster-based batches).
+
+    The data are a :class:`BatchDataset`, and every loader gathers a batch in
+    one indexing step (:func:`batch_as_is` collates).
     """
 
     # The estimators pass the module and the criterion as instances, so the
@@ -42,6 +82,9 @@ class TrainingNet(NeuralNet):
     cuda_dependent_attributes_ = ["module", "criterion", "optimizer_"]
 
     def __init__(self, *args, train_batch_sampler=None, **kwargs):
+        kwargs.setdefault("dataset", BatchDataset)
+        kwargs.setdefault("iterator_train__collate_fn", batch_as_is)
+        kwargs.setdefault("iterator_valid__collate_fn", batch_as_is)
         super().__init__(*args, **kwargs)
         self.train_batch_sampler = train_batch_sampler
 
@@ -63,7 +106,9 @@ class TrainingNet(NeuralNet):
 
     def get_iterator(self, dataset, training=False):
         if training and self.train_batch_sampler is not None:
-            return DataLoader(dataset, batch_sampler=self.train_batch_sampler)
+            return DataLoader(
+                dataset, batch_sampler=self.train_batch_sampler, collate_fn=batch_as_is
+            )
         return super().get_iterator(dataset, training=training)
 
 
@@ -144,7 +189,9 @@ class PredefinedValidationSplit:
         self.sample_weight = sample_weight
 
     def __call__(self, dataset, y=None, groups=None):
-        valid = Dataset({"data": self.X, "sample_weight": self.sample_weight}, self.y)
+        valid = BatchDataset(
+            {"data": self.X, "sample_weight": self.sample_weight}, self.y
+        )
         return dataset, valid
 
 

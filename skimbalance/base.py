@@ -185,6 +185,40 @@ def torch_threads(n_threads):
         torch.set_num_threads(previous)
 
 
+#: The training data of a fit on a CUDA device are copied to the device once,
+#: and each batch gathered there, when they take at most this share of its
+#: free memory; otherwise every batch is copied from the host.
+DEVICE_DATA_SHARE = 0.25
+
+
+def training_inputs_on(inputs, device):
+    """The training inputs of a fit, kept on ``device`` when they fit there.
+
+    On a CUDA device whose free memory is at least ``1 / DEVICE_DATA_SHARE``
+    times their size, the arrays become tensors on it, so that every batch is
+    gathered on the device instead of copied from the host; otherwise (and on
+    any other device) they are returned as they are.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skimbalance.base import training_inputs_on
+    >>> inputs = {"data": np.zeros((4, 2), dtype=np.float32)}
+    >>> training_inputs_on(inputs, "cpu") is inputs
+    True
+    """
+    if not str(device).startswith("cuda"):
+        return inputs
+    nbytes = sum(np.asarray(value).nbytes for value in inputs.values())
+    free, _ = torch.cuda.mem_get_info(torch.device(device))
+    if nbytes > DEVICE_DATA_SHARE * free:
+        return inputs
+    return {
+        key: torch.as_tensor(np.asarray(value), device=device)
+        for key, value in inputs.items()
+    }
+
+
 def _silent(*args, **kwargs):
     """A sink that prints nothing (picklable, unlike a lambda)."""
 
@@ -643,7 +677,7 @@ class BaseDeepClassifier(ClassifierMixin, BaseEstimator):
                     except ValueError:
                         rejected = True  # the previous model stays fitted
                         raise
-                self.net_.partial_fit(inputs, y_enc)
+                self.net_.partial_fit(training_inputs_on(inputs, device), y_enc)
                 # The net keeps no validation data once trained.
                 self.net_.train_split = None
                 self._on_fit_end(ctx)
