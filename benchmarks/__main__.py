@@ -7,6 +7,8 @@ Examples::
     python -m benchmarks full --device cuda --jobs 2
     python -m benchmarks full --experiments yeast4 abalone19 --methods CE "SMOTE + CE"
     python -m benchmarks PROFILE --backbone cnn     # a profile's variant (if it has one)
+    python -m benchmarks full --backbone cnn --scale gpu --device cuda
+    python -m benchmarks table8 --backbone cnn --size   # measure, project the wall time
 
 An interrupted run resumes where it stopped: finished runs are cached in
 ``<out>/runs.jsonl`` (``--fresh`` ignores them).
@@ -28,7 +30,14 @@ profiles that combine wings are assembled here:
     :func:`benchmarks.tabular.keel.keel_experiments`). Sized for about two
     hours on this project's 2-core machine (2 seeds / CV repeats, 10 epochs on
     the features, 300 updates per KEEL fit, 2 runs in parallel); the
-    measurements behind it are in :data:`FULL_SIZING`.
+    measurements behind it are in :data:`FULL_SIZING`. Its ``cnn`` variant
+    (``--backbone cnn``, :data:`benchmarks.khan2019.table5.CNN_PROFILE`) is
+    the Table 5 half trained end to end on the 28 x 28 images.
+
+``--size`` measures a profile's rows on this machine and projects its wall
+time instead of running it (:func:`benchmarks.harness.sizing.size_profile`);
+``--scale gpu`` picks a profile's larger setting for a GPU, where it has one
+(:meth:`benchmarks.harness.profile.Profile.at_scale`).
 """
 
 import argparse
@@ -44,8 +53,10 @@ from .harness.methods import (
 from .harness.profile import Profile
 from .harness.runner import run_profile
 from .harness.selection import probe_markdown, selection_markdown
+from .harness.sizing import DEFAULT_SAMPLES, size_profile
 from .huang2019 import clmle_ablation, table8
 from .khan2019 import margin_ablation
+from .khan2019.table5 import CNN_PROFILE as TABLE5_CNN
 from .khan2019.table5 import digits_experiments, feature_experiments
 from .tabular.keel import bundled_experiments, keel_experiments
 
@@ -177,6 +188,8 @@ COMBINED = {
         net_by_suite={
             "keel": dict(batch_size=64, target_steps=300, min_epochs=5, max_epochs=100)
         },
+        sizing=FULL_SIZING,
+        backbones={"cnn": TABLE5_CNN},
     ),
     "defaults": Profile(
         name="defaults",
@@ -274,30 +287,70 @@ def parse_args(argv=None):
         help="run the profile's variant under another network, e.g. cnn (default: "
         "the profile as it is; see each profile's `backbones`)",
     )
+    parser.add_argument(
+        "--scale",
+        default=None,
+        metavar="NAME",
+        help="run the profile (or its variant) at another size, e.g. gpu: a larger "
+        "network, more epochs and seeds (default: the profile as it is, sized for "
+        "the project's 2-core CPU; see each profile's `scales`)",
+    )
+    parser.add_argument(
+        "--size",
+        action="store_true",
+        help="do not run: fit every row once on a subsample, print the measured "
+        "costs and the projected wall time of the profile with these options",
+    )
+    parser.add_argument(
+        "--size-samples",
+        type=int,
+        default=DEFAULT_SAMPLES,
+        metavar="N",
+        help=f"training rows of each measuring fit of --size (default "
+        f"{DEFAULT_SAMPLES})",
+    )
     return parser.parse_args(argv)
 
 
-def chosen_profile(name, backbone=None):
-    """The profile ``name``, or its variant ``backbone`` when one is asked for.
+def chosen_profile(name, backbone=None, scale=None):
+    """The profile ``name``, or its variant ``backbone``, at the scale ``scale``.
 
-    Raises ``SystemExit`` naming the available variants when the profile has
-    no variant of that name.
+    Raises ``SystemExit`` naming the available variants (or scales) when the
+    profile has no variant (or scale) of that name.
     """
     profile = PROFILES[name]
-    if backbone is None:
-        return profile
-    variants = getattr(profile, "backbones", {}) or {}
-    if backbone not in variants:
-        available = ", ".join(sorted(variants)) or "none"
-        raise SystemExit(
-            f"profile {name!r} has no backbone {backbone!r}; available backbones: "
-            f"{available} (or leave out --backbone for the profile as it is)"
-        )
-    return variants[backbone]
+    if backbone is not None:
+        variants = getattr(profile, "backbones", {}) or {}
+        if backbone not in variants:
+            available = ", ".join(sorted(variants)) or "none"
+            raise SystemExit(
+                f"profile {name!r} has no backbone {backbone!r}; available "
+                f"backbones: {available} (or leave out --backbone for the profile "
+                "as it is)"
+            )
+        profile = variants[backbone]
+    try:
+        return profile.at_scale(scale)
+    except ValueError as error:
+        raise SystemExit(str(error)) from None
 
 
 def run(args):
-    profile = chosen_profile(args.profile, getattr(args, "backbone", None))
+    profile = chosen_profile(
+        args.profile, getattr(args, "backbone", None), getattr(args, "scale", None)
+    )
+    if getattr(args, "size", False):
+        return size_profile(
+            profile,
+            seeds=args.seeds,
+            methods=args.methods,
+            experiments=args.experiments,
+            device=args.device,
+            n_threads=args.threads,
+            max_epochs=args.max_epochs,
+            jobs=args.jobs,
+            n_samples=args.size_samples,
+        )
     return run_profile(
         profile,
         seeds=args.seeds,

@@ -292,6 +292,56 @@ def test_every_estimator_fits_and_predicts_with_it(digits, name):
     np.testing.assert_allclose(again.predict_proba(X), proba, rtol=1e-6)
 
 
+@pytest.mark.gpu
+@pytest.mark.parametrize("name", list(ESTIMATORS))
+@pytest.mark.parametrize("batch_norm", [False, True])
+def test_every_estimator_fits_on_cuda_and_predicts_on_a_cpu(
+    tmp_path, digits, name, batch_norm
+):
+    """Fitted on CUDA with the CNN, pickled, loaded and predicted in a process
+    that sees no GPU: the same probabilities."""
+    import os
+    import subprocess
+    import sys
+
+    X, y = digits
+    clf = ESTIMATORS[name](
+        backbone=ConvNetBackbone((1, 8, 8), **SMALL, batch_norm=batch_norm),
+        embedding_dim=8,
+        max_epochs=4,
+        batch_size=64,
+        device="cuda",
+        random_state=0,
+    ).fit(X, y)
+    assert str(clf.net_.device).startswith("cuda")
+    assert next(clf.net_.module_.parameters()).is_cuda
+    expected = clf.predict_proba(X)
+    assert np.isfinite(expected).all()
+    (tmp_path / "model.pkl").write_bytes(pickle.dumps(clf))
+    np.save(tmp_path / "X.npy", X)
+    np.save(tmp_path / "expected.npy", expected)
+    script = (
+        "import pickle, warnings, numpy as np, torch\n"
+        "assert not torch.cuda.is_available()\n"
+        "warnings.simplefilter('ignore')\n"
+        f"clf = pickle.load(open({str(tmp_path / 'model.pkl')!r}, 'rb'))\n"
+        f"X = np.load({str(tmp_path / 'X.npy')!r})\n"
+        f"expected = np.load({str(tmp_path / 'expected.npy')!r})\n"
+        "assert not next(clf.net_.module_.parameters()).is_cuda\n"
+        "np.testing.assert_allclose(clf.predict_proba(X), expected, atol=1e-4)\n"
+        "print('predicted on', clf.net_.device)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script],
+        env={**os.environ, "CUDA_VISIBLE_DEVICES": ""},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert out.returncode == 0, out.stderr
+    assert "predicted on cpu" in out.stdout
+
+
 def test_uncertainty_margin_warns_without_dropout(digits):
     X, y = digits
     clf = UncertaintyMarginClassifier(

@@ -31,6 +31,14 @@ Sizing: 8 seeds (yeast: 8 repeats of 5-fold CV; Fashion-MNIST: 8 power-law
 training sets), 30 epochs of batch 128 ((512, 512) MLP, dropout 0.5), 2 runs
 in parallel: about an hour on this project's 2 cores; the measurements are in
 :data:`ABLATION_SIZING`.
+
+The ``cnn`` variant (``python -m benchmarks crl_ablation --backbone cnn``,
+output ``crl_ablation_cnn``) trains the seven rows end to end on the 28 × 28
+images of power-law Fashion-MNIST (γ = 0.5, the same training sets as the
+features' experiment) with the library's :class:`~skimbalance.ConvNetBackbone`
+(:data:`benchmarks.harness.end_to_end.CPU_CNN`), as Dong et al. train their
+CNNs; yeast has no images and is left out. Sizing in :data:`CNN_SIZING`;
+``--scale gpu`` trains a larger CNN longer (:data:`CNN_GPU_SIZING`).
 """
 
 from pathlib import Path
@@ -43,7 +51,8 @@ from skimbalance import CRLClassifier
 
 from ..harness import methods
 from ..harness.ablation_report import paired_deltas
-from ..harness.data.protocols import PowerLawFeatures
+from ..harness.data.protocols import PowerLawFeatures, PowerLawImages
+from ..harness.end_to_end import GPU_CNN, cnn_net, image_row
 from ..harness.experiments import HoldoutExperiment
 from ..harness.files import save_figure
 from ..harness.profile import Profile
@@ -80,17 +89,24 @@ VARIANTS = {variant_name(m, loss): (m, loss) for m in MININGS for loss in LOSSES
 ABLATION_ROWS = (BASELINE, *VARIANTS)
 
 
+def variant(name, random_state, **net):
+    """The :class:`~skimbalance.CRLClassifier` of the variant ``name``."""
+    mining, loss = VARIANTS[name]
+    return CRLClassifier(mining=mining, crl_loss=loss, random_state=random_state, **net)
+
+
 def make_row(name, random_state, **net):
     """``CE`` from the harness, or a CRL variant, with a standard scaler in front."""
     if name in VARIANTS:
-        mining, loss = VARIANTS[name]
-        return make_pipeline(
-            StandardScaler(),
-            CRLClassifier(
-                mining=mining, crl_loss=loss, random_state=random_state, **net
-            ),
-        )
+        return make_pipeline(StandardScaler(), variant(name, random_state, **net))
     return methods.make_row(name, random_state, **net)
+
+
+def image_make_row(name, random_state, **net):
+    """``CE`` or a CRL variant on raw pixels (in [0, 1]): no scaler in front."""
+    if name in VARIANTS:
+        return variant(name, random_state, **net)
+    return image_row(name, random_state, **net)
 
 
 def ablation_experiments():
@@ -112,6 +128,28 @@ def ablation_experiments():
             suite="crl_ablation",
             make_row=make_row,
         ),
+    ]
+
+
+def cnn_experiments():
+    """The ``cnn`` variant's experiment: power-law Fashion-MNIST images (γ = 0.5)."""
+    return [
+        HoldoutExperiment(
+            name="fashion_mnist_power_law",
+            title=(
+                "Fashion-MNIST, 28 x 28 images, CNN trained end to end, power-law "
+                "training classes (γ = 0.5), balanced official test set"
+            ),
+            load=PowerLawImages("fashion_mnist", gamma=0.5),
+            rows=ABLATION_ROWS,
+            settings={
+                "data": "fashion_mnist",
+                "input": "pixels 28x28",
+                "power_law_gamma": 0.5,
+            },
+            suite="crl_ablation",
+            make_row=image_make_row,
+        )
     ]
 
 
@@ -279,6 +317,38 @@ yeast and one power-law training set) takes about 6 minutes of wall time on
 2 free cores: 8 seeds take about 50 minutes, about an hour with process
 start-up and the first load of the cached features (seconds)."""
 
+#: Why the ``cnn`` variant has the settings it has.
+CNN_SIZING = """\
+Measured with ``python -m benchmarks crl_ablation --backbone cnn --size``
+(:mod:`benchmarks.harness.sizing`) on this project's 2-core machine while
+other benchmarks kept both cores busy, in CPU seconds of the measuring
+process, one thread, the CPU CNN (conv 16 and 32, channels-last), batch 128,
+20 epochs, every row fitted on 1,024 and 2,048 training images and scaled to
+the 9,299 of power-law Fashion-MNIST at γ = 0.5: an update costs 25.6 ms for
+CE and 25.8 to 28.4 ms for the six CRL variants (the class-level ones 25.8
+to 27.5, the instance-level ones 26.0 to 28.4); a fit of 20 epochs (1,460
+updates) and its prediction 39 to 43 s; the 7 rows of a seed on 2 workers
+161 s, x 1.18 for two runs sharing the machine (measured on ``full``): 190 s
+of wall time a seed, 25 min for 8 seeds.
+
+Hence 30 epochs (2,190 updates a fit, about as many as a fit of the
+end-to-end Table 5) and 12 seeds, for paired gains of a few tenths of a
+point: 285 s a seed, 57 min projected. ``--size`` re-measures and prints the
+projection for other epochs and seeds."""
+
+#: The ``--scale gpu`` setting of the ``cnn`` variant.
+CNN_GPU_SIZING = """\
+For a GPU (``--scale gpu --device cuda``), not measured here (no GPU was
+lent to the session that sized it): the CNN of
+:data:`benchmarks.harness.end_to_end.GPU_CNN` (conv 32, 64 and 128 with
+batch normalisation, 5.5 times the CPU CNN's multiply-adds), 50 epochs
+(3,650 updates a fit) and 16 seeds, 4 runs in parallel: 7 x 16 x 3,650 =
+409,000 updates, at the 5 to 10 ms an update of a small network through
+skorch on a GPU (the H100 measurement of ``full``'s feature runs: 9.7 ms)
+35 to 70 min in one process, less with 4 in parallel. Measure first:
+``python -m benchmarks crl_ablation --backbone cnn --scale gpu --device cuda
+--size``."""
+
 PROFILES = {
     "crl_ablation": Profile(
         name="crl_ablation",
@@ -299,5 +369,33 @@ PROFILES = {
             lr=1e-3,
         ),
         reporters={"crl_ablation": ablation_report},
+        sizing=ABLATION_SIZING,
+        backbones={
+            "cnn": Profile(
+                name="crl_ablation_cnn",
+                description=(
+                    "Dong et al.'s Table 4 trained end to end: six CRL variants "
+                    "(class / instance mining x absolute / relative / distribution "
+                    "loss) as gains over CE, a small CNN on the 28 x 28 images of "
+                    "power-law Fashion-MNIST (gamma = 0.5)"
+                ),
+                experiments=cnn_experiments,
+                seeds=12,
+                jobs=2,
+                net=cnn_net(max_epochs=30),
+                reporters={"crl_ablation": ablation_report},
+                sizing=CNN_SIZING,
+                scales={
+                    "gpu": dict(
+                        net=cnn_net(GPU_CNN, max_epochs=50),
+                        seeds=16,
+                        jobs=4,
+                        sizing=CNN_GPU_SIZING,
+                        note="GPU scale: three conv blocks (32, 64, 128) with batch "
+                        "norm, 50 epochs, 16 seeds",
+                    )
+                },
+            )
+        },
     )
 }

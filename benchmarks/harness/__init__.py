@@ -16,7 +16,14 @@
 :mod:`~benchmarks.harness.paper`
     the papers' published numbers;
 :mod:`~benchmarks.harness.profile`
-    the :class:`~benchmarks.harness.profile.Profile` type;
+    the :class:`~benchmarks.harness.profile.Profile` type (with its variants
+    and scales);
+:mod:`~benchmarks.harness.end_to_end`
+    what the end-to-end variants (``--backbone cnn``) share: the CNN at its
+    CPU and GPU sizes, the rows on raw pixels;
+:mod:`~benchmarks.harness.sizing`
+    ``--size``: a profile's rows measured on a subsample, its wall time
+    projected;
 :mod:`benchmarks.harness.data`
     the shared data layer (cached image features, Table 5 and power-law
     protocols).

@@ -5,7 +5,10 @@ The profiles themselves live in the wings (``benchmarks/khan2019/``,
 are gathered by the registry in ``benchmarks/__main__.py``.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+
+#: What a scale of a profile may change (see :attr:`Profile.scales`).
+SCALE_KEYS = ("net", "seeds", "jobs", "sizing", "note")
 
 
 @dataclass
@@ -45,6 +48,15 @@ class Profile:
         ``closing(records, experiments, out, n_seeds) -> markdown``: a last
         section of ``summary.md`` over every suite's runs (e.g. the choice of
         the ``defaults`` profile); ``None``: none.
+    sizing : str
+        Why the profile has the settings it has: the measurements behind its
+        epochs and seeds (empty: none stated).
+    scales : dict
+        Other sizes of the same profile, ``{name: changes}``, picked on the
+        command line with ``--scale NAME`` (e.g. ``"gpu"``: a larger network,
+        more epochs and seeds for a GPU). ``changes`` may hold ``net`` (merged
+        into :attr:`net`), ``seeds``, ``jobs``, ``sizing`` (replacing
+        :attr:`sizing`) and ``note`` (appended to the description).
     """
 
     name: str
@@ -58,9 +70,62 @@ class Profile:
     reporters: dict = field(default_factory=dict)
     backbones: dict = field(default_factory=dict)
     closing: callable = None
+    sizing: str = ""
+    scales: dict = field(default_factory=dict)
 
     def seeds_for(self, suite):
         return self.seeds_by_suite.get(suite, self.seeds)
 
     def net_for(self, suite):
         return {**self.net, **self.net_by_suite.get(suite, {})}
+
+    def at_scale(self, scale):
+        """The profile at the scale ``scale`` of :attr:`scales`.
+
+        Named ``<name>_<scale>`` (its own output folder and cache), with the
+        scale's network settings merged into :attr:`net` and its seeds, jobs
+        and sizing in place of the profile's. ``None`` returns the profile.
+
+        Raises
+        ------
+        ValueError
+            When the profile has no scale ``scale`` (the message lists those
+            it has), or a scale changes something else than
+            :data:`SCALE_KEYS`.
+
+        Examples
+        --------
+        >>> from benchmarks.harness.profile import Profile
+        >>> p = Profile("p", "a profile", list, seeds=2, net={"max_epochs": 5},
+        ...             scales={"gpu": {"net": {"max_epochs": 30}, "seeds": 5}})
+        >>> big = p.at_scale("gpu")
+        >>> big.name, big.seeds, big.net["max_epochs"], big.scales
+        ('p_gpu', 5, 30, {})
+        """
+        if scale is None:
+            return self
+        if scale not in self.scales:
+            available = ", ".join(sorted(self.scales)) or "none"
+            raise ValueError(
+                f"profile {self.name!r} has no scale {scale!r}; available scales: "
+                f"{available} (or leave out --scale for the profile as it is)"
+            )
+        changes = dict(self.scales[scale])
+        unknown = sorted(set(changes) - set(SCALE_KEYS))
+        if unknown:
+            raise ValueError(
+                f"scale {scale!r} of profile {self.name!r} changes {unknown}; a "
+                f"scale may change only {list(SCALE_KEYS)}."
+            )
+        note = changes.pop("note", "")
+        return replace(
+            self,
+            name=f"{self.name}_{scale}",
+            description=self.description + (f"; {note}" if note else ""),
+            net={**self.net, **changes.pop("net", {})},
+            seeds=changes.pop("seeds", self.seeds),
+            jobs=changes.pop("jobs", self.jobs),
+            sizing=changes.pop("sizing", self.sizing),
+            backbones={},
+            scales={},
+        )

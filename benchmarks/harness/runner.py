@@ -674,6 +674,13 @@ def write_outputs(
                 for (exp, method), errs in failures.items()
             )
         )
+    sizing = getattr(profile, "sizing", "")
+    if sizing:
+        sections.append(
+            "## Sizing\n\nWhy the profile has the settings it has (as stated "
+            "in its code; the network settings of this run are at the top):\n\n"
+            + sizing
+        )
     if drawn:
         sections.append(
             "## Figures\n\n" + "\n".join(f"![{p.stem}]({p.name})" for p in drawn)

@@ -7,5 +7,8 @@
     Khan et al.'s Table 5 protocol (:func:`load_digits_table5`,
     :class:`FeatureTable5`), power-law class sizes on the same features
     (:class:`PowerLawFeatures`) and the features themselves
-    (:func:`image_features`), shared by the paper wings.
+    (:func:`image_features`), shared by the paper wings; the same two
+    protocols on the 28 × 28 pixels (:class:`ImageTable5`,
+    :class:`PowerLawImages`, :func:`image_pixels`) for the end-to-end
+    variants.
 """

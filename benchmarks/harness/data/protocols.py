@@ -33,6 +33,9 @@ from skimbalance.datasets import (
 
 from .features import DEFAULT_IMAGE_SIZE, cached_features
 
+#: Number of images of the official training set (the rest is the test set).
+N_TRAIN = 60000
+
 #: Fraction kept of each reduced class, and the reduced classes.
 FRACTION = 0.1
 REDUCED_CLASSES = tuple(range(5, 10))
@@ -76,13 +79,43 @@ def image_features(name, image_size=DEFAULT_IMAGE_SIZE, device="cpu"):
     data = _FETCHERS[name](subset="all")
     images = np.rint(data.images * 255).astype(np.uint8)
     features = cached_features(name, images, image_size=image_size, device=device)
-    n_train = 60000
     return (
-        features[:n_train],
-        data.target[:n_train],
-        features[n_train:],
-        data.target[n_train:],
+        features[:N_TRAIN],
+        data.target[:N_TRAIN],
+        features[N_TRAIN:],
+        data.target[N_TRAIN:],
     )
+
+
+@functools.cache
+def image_pixels(name):
+    """The official train and test images of ``name`` as flat rows of pixels.
+
+    Parameters
+    ----------
+    name : {"fashion_mnist", "mnist"}
+
+    Returns
+    -------
+    X_train : ndarray of shape (60000, 784), float32
+        The 28 × 28 images in [0, 1], one flattened (C-order) image a row:
+        what :class:`skimbalance.ConvNetBackbone` with ``input_shape=(1, 28,
+        28)`` reshapes back to images, and what imbalanced-learn's samplers
+        take as they are.
+    y_train : ndarray of shape (60000,)
+    X_test : ndarray of shape (10000, 784), float32
+    y_test : ndarray of shape (10000,)
+
+    Notes
+    -----
+    Read once per process (the loaders of :mod:`skimbalance.datasets`) and
+    kept in memory for the next seeds: 220 MB per data set.
+    """
+    if name not in _FETCHERS:
+        raise ValueError(f"name must be one of {sorted(_FETCHERS)}, got {name!r}.")
+    data = _FETCHERS[name](subset="all")
+    X = np.ascontiguousarray(data.images.reshape(len(data.images), -1), np.float32)
+    return X[:N_TRAIN], data.target[:N_TRAIN], X[N_TRAIN:], data.target[N_TRAIN:]
 
 
 class FeatureTable5:
@@ -109,10 +142,12 @@ class FeatureTable5:
         self.image_size = image_size
         self.split = split
 
+    def pool(self, device="cpu"):
+        """The official train and test sets this loader draws from."""
+        return image_features(self.name, self.image_size, device)
+
     def __call__(self, seed, device="cpu"):
-        X_train, y_train, X_test, y_test = image_features(
-            self.name, self.image_size, device
-        )
+        X_train, y_train, X_test, y_test = self.pool(device)
         X_imb, y_imb = make_imbalanced(X_train, y_train, seed)
         if self.split == "validation":
             X_imb, X_val, y_imb, y_val = train_test_split(
@@ -143,10 +178,77 @@ class PowerLawFeatures:
     gamma: float = 0.5
     image_size: int = DEFAULT_IMAGE_SIZE
 
+    def pool(self, device="cpu"):
+        """The official train and test sets this loader draws from."""
+        return image_features(self.name, self.image_size, device)
+
     def __call__(self, seed, device="cpu"):
-        X_train, y_train, X_test, y_test = image_features(
-            self.name, self.image_size, device
+        X_train, y_train, X_test, y_test = self.pool(device)
+        X_imb, y_imb = power_law_class_sizes(
+            X_train, y_train, gamma=self.gamma, random_state=seed
         )
+        return X_imb, y_imb, X_test, y_test
+
+
+class ImageTable5(FeatureTable5):
+    """``load(seed, device)`` of the Table 5 protocol on the 28 × 28 pixels.
+
+    :class:`FeatureTable5` on :func:`image_pixels` instead of the pretrained
+    features: the same classes reduced, the same samples kept for a seed,
+    the official test set (or a validation split) as the test set.
+
+    Parameters
+    ----------
+    name : {"fashion_mnist", "mnist"}
+    split : {"test", "validation"}, default="test"
+
+    Examples
+    --------
+    >>> from benchmarks.harness.data.protocols import ImageTable5
+    >>> ImageTable5("mnist")
+    ImageTable5(name='mnist', split='test')
+    """
+
+    def __init__(self, name, split="test"):
+        super().__init__(name, split=split)
+        self.image_size = None
+
+    def __repr__(self):
+        return f"ImageTable5(name={self.name!r}, split={self.split!r})"
+
+    def pool(self, device="cpu"):
+        """The official train and test images, flat rows in [0, 1]."""
+        return image_pixels(self.name)
+
+
+@dataclass
+class PowerLawImages:
+    """``load(seed, device)``: the 28 × 28 pixels, training classes power-law sized.
+
+    :class:`PowerLawFeatures` on :func:`image_pixels`: the same class sizes,
+    class order and samples for a seed, the official test set whole.
+
+    Parameters
+    ----------
+    name : {"fashion_mnist", "mnist"}
+    gamma : float
+
+    Examples
+    --------
+    >>> from benchmarks.harness.data.protocols import PowerLawImages
+    >>> PowerLawImages("fashion_mnist", gamma=0.5)
+    PowerLawImages(name='fashion_mnist', gamma=0.5)
+    """
+
+    name: str = "fashion_mnist"
+    gamma: float = 0.5
+
+    def pool(self, device="cpu"):
+        """The official train and test images, flat rows in [0, 1]."""
+        return image_pixels(self.name)
+
+    def __call__(self, seed, device="cpu"):
+        X_train, y_train, X_test, y_test = self.pool(device)
         X_imb, y_imb = power_law_class_sizes(
             X_train, y_train, gamma=self.gamma, random_state=seed
         )

@@ -14,14 +14,17 @@ from benchmarks.dong2017.crl_ablation import (
     PowerLawFeatures,
     ablation_markdown,
     ablation_report,
+    image_make_row,
     make_row,
     paired_gains,
 )
 from benchmarks.harness import runner
 from benchmarks.harness.data import protocols as table5
+from benchmarks.harness.data.protocols import PowerLawImages
+from benchmarks.harness.end_to_end import CPU_CNN, GPU_CNN, INPUT_SHAPE
 from benchmarks.harness.experiments import HoldoutExperiment
 from benchmarks.harness.profile import Profile
-from skimbalance import CRLClassifier, CrossEntropyClassifier
+from skimbalance import ConvNetBackbone, CRLClassifier, CrossEntropyClassifier
 
 
 def test_six_variants_build_the_right_estimators():
@@ -195,3 +198,48 @@ def test_profile_covers_the_issue():
     assert fmnist.fit_and_score is None  # single-label: the harness's scoring
     assert fmnist.load == PowerLawFeatures("fashion_mnist", gamma=0.5)
     assert profile.jobs == 2 and profile.reporters == {"crl_ablation": ablation_report}
+
+
+def test_cnn_variant_covers_the_issue():
+    profile = crl_ablation.PROFILES["crl_ablation"].backbones["cnn"]
+    assert profile.name == "crl_ablation_cnn"
+    (exp,) = runner.select(profile)
+    assert exp.rows == ABLATION_ROWS and exp.suite == "crl_ablation"
+    assert exp.load == PowerLawImages("fashion_mnist", gamma=0.5)
+    assert exp.make_row is image_make_row
+    assert profile.reporters == {"crl_ablation": ablation_report}
+    assert profile.net["backbone"] == ConvNetBackbone(INPUT_SHAPE, **CPU_CNN)
+    assert profile.sizing == crl_ablation.CNN_SIZING
+    assert "PLACEHOLDER" not in profile.sizing
+    gpu = profile.at_scale("gpu")
+    assert gpu.name == "crl_ablation_cnn_gpu"
+    assert gpu.net["backbone"] == ConvNetBackbone(INPUT_SHAPE, **GPU_CNN)
+    assert gpu.sizing == crl_ablation.CNN_GPU_SIZING
+    # Raw pixels: the variants and CE without a scaler, on the CNN.
+    for name in ABLATION_ROWS:
+        estimator = image_make_row(name, 2, **profile.net)
+        assert not hasattr(estimator, "steps")
+        assert estimator.backbone == profile.net["backbone"]
+        if name in VARIANTS:
+            assert (estimator.mining, estimator.crl_loss) == VARIANTS[name]
+
+
+def test_cnn_variant_tiny_run(tmp_path, digits_pixels, tiny_cnn):
+    profile = tiny_cnn(crl_ablation.PROFILES["crl_ablation"].backbones["cnn"])
+    records = runner.run_profile(
+        profile,
+        methods=["CE", "CRL(I+R)"],
+        out=tmp_path,
+        device="cpu",
+        progress=False,
+        echo=lambda *a: None,
+    )["records"]
+    assert [r["method"] for r in records] == ["CE", "CRL(I+R)"]
+    assert not [r for r in records if r["error"]]
+    counts = sorted(records[0]["train_counts"], reverse=True)
+    assert counts[0] / counts[-1] > 50  # gamma = 0.5 on the digits
+    summary = (tmp_path / "summary.md").read_text()
+    assert "| Mining | fashion_mnist_power_law: Absolute |" in summary
+    assert "## Sizing" in summary
+    gains = list(csv.DictReader((tmp_path / "crl_ablation_gains.csv").open()))
+    assert {g["method"]: int(g["runs"]) for g in gains}["CRL(I+R)"] == 1

@@ -9,6 +9,7 @@ from sklearn.datasets import load_digits
 from benchmarks import __main__ as cli
 from benchmarks.baselines.triplet import TRIPLET_PLUS
 from benchmarks.harness import runner
+from benchmarks.harness.end_to_end import CPU_CNN, GPU_CNN
 from benchmarks.harness.methods import all_rows
 from benchmarks.harness.profile import Profile
 from benchmarks.huang2019.table8 import (
@@ -17,6 +18,8 @@ from benchmarks.huang2019.table8 import (
     PROFILES,
     ROWS,
     SUITE,
+    TABLE8_CNN_GPU_SIZING,
+    TABLE8_CNN_SIZING,
     ImagePool,
     PowerLawLoad,
     balanced_indices,
@@ -249,7 +252,7 @@ def test_profiles_cover_the_issue():
     assert profile.jobs == 2 and profile.reporters[SUITE] is report_table8
     cnn = profile.backbones["cnn"]
     assert cnn.net["input_shape"] == CNN_INPUT_SHAPE == (1, 28, 28)
-    assert cnn.net["backbone"] == ConvNetBackbone(CNN_INPUT_SHAPE)
+    assert cnn.net["backbone"] == ConvNetBackbone(CNN_INPUT_SHAPE, **CPU_CNN)
     cnn_experiments = cnn.experiments()
     assert [e.name for e in cnn_experiments] == [e.name for e in experiments]
     assert all(isinstance(e.load.pool, ImagePool) for e in cnn_experiments)
@@ -257,9 +260,15 @@ def test_profiles_cover_the_issue():
     assert all(e.make_row is image_row for e in cnn_experiments)
     # The backbone's repr enters the cache key: it must not change between runs.
     assert repr(cnn.net["backbone"]) == (
-        "ConvNetBackbone(input_shape=(1, 28, 28), channels=(32, 64), hidden=256, "
-        "dropout=0.5, batch_norm=False, channels_last=False)"
+        "ConvNetBackbone(input_shape=(1, 28, 28), channels=(16, 32), hidden=256, "
+        "dropout=0.5, batch_norm=False, channels_last=True)"
     )
+    assert cnn.sizing == TABLE8_CNN_SIZING and "PLACEHOLDER" not in cnn.sizing
+    gpu = cli.chosen_profile("table8", "cnn", "gpu")
+    assert gpu.name == "table8_cnn_gpu" and gpu.sizing == TABLE8_CNN_GPU_SIZING
+    assert gpu.net["backbone"] == ConvNetBackbone(CNN_INPUT_SHAPE, **GPU_CNN)
+    assert gpu.net["max_epochs"] > cnn.net["max_epochs"] and gpu.seeds > cnn.seeds
+    assert gpu.reporters == cnn.reporters
 
 
 def test_backbone_option(monkeypatch):
@@ -298,3 +307,26 @@ def test_cnn_variant_tiny_run_on_the_cpu(tmp_path):
         "MNIST γ = 1 (paper: MNIST-rot-back-image)"
         in (tmp_path / "summary.md").read_text()
     )
+
+
+def test_cnn_profile_tiny_run_on_the_images(tmp_path, digits_pixels, tiny_cnn):
+    """The registered cnn variant itself, on the tiny images, one epoch."""
+    profile = tiny_cnn(PROFILES["table8"].backbones["cnn"])
+    assert ImagePool("mnist")()[0].shape[1] == 784  # the monkeypatched images
+    result = runner.run_profile(
+        profile,
+        methods=["CE", "CRL(I)"],
+        experiments=["mnist_g1", "mnist_g1_balanced"],
+        out=tmp_path,
+        device="cpu",
+        progress=False,
+        echo=lambda *a: None,
+    )
+    records = result["records"]
+    assert {(r["experiment"], r["method"]) for r in records} == {
+        (e, m) for e in ("mnist_g1", "mnist_g1_balanced") for m in ("CE", "CRL(I)")
+    }
+    assert not [r["error"] for r in records if r["error"]]
+    summary = (tmp_path / "summary.md").read_text()
+    assert "## Huang et al.'s Table 8 protocol" in summary
+    assert "## Sizing" in summary and (tmp_path / "table8.csv").is_file()

@@ -1,0 +1,581 @@
+"""Measure what a profile's runs cost on this machine, and project its wall time.
+
+``python -m benchmarks PROFILE [--backbone cnn] [--scale gpu] --size`` runs
+:func:`size_profile`: for every experiment of the profile it loads the data
+of the first seed (timed), and fits every row twice, at the profile's network
+settings (epochs, batch size, the curriculum of each method), on stratified
+subsamples of ``n_samples`` and ``2 * n_samples`` training rows, then
+predicts as many test rows. Each fit records its seconds, its number of
+mini-batch updates and the median time of one update (the interval between
+the starts of two training batches, the first epoch left out). A fit's time
+is split into
+
+- its updates (their number times the median update): linear in the number
+  of training rows (a sampler's output grows with its input), scaled so to
+  the full training set;
+- the rest, the per-epoch work of a method (MC-dropout passes over the
+  training set, CLMLE's re-clustering, whose number of clusters grows with
+  the data), a sampler's own work, and the fixed cost of a fit: scaled as
+  ``n ** alpha``, ``alpha`` measured from the two fits, between 1 and 2,
+  where it is a fifth of the fit or more (linearly where it is less: a few
+  percent of a fit are its fixed cost and noise).
+
+The prediction is scaled linearly to the full test set.
+
+The wall time of the profile is then projected the way the runner runs it
+(:func:`benchmarks.harness.runner.run_profile`): experiment after
+experiment, seed after seed, the runs of one (experiment, seed, fold) spread
+over ``jobs`` worker processes in row order (each run to the first worker
+that is free), times :data:`PARALLEL_SLOWDOWN` when two runs share the
+machine, plus the loading of the data. A grid of other epochs and seeds
+follows, scaled linearly in the epochs (approximate: a method's per-epoch
+passes do not all scale with the epochs).
+
+The measurement is made in this process, one fit at a time: on a machine
+that other jobs keep busy it overestimates the cost of a run on free cores.
+"""
+
+import math
+import platform
+import statistics
+import time
+from datetime import datetime, timezone
+
+import numpy as np
+import torch
+from sklearn.model_selection import train_test_split
+from skorch.callbacks import Callback
+from threadpoolctl import threadpool_limits
+
+from skimbalance.base import resolve_device
+
+from . import methods as registry
+from . import runner
+from .report import markdown_table
+
+#: How much longer a run takes when two run in parallel, one per core, than
+#: alone: the ``full`` profile's Table 5 took 1.18 times its estimate from
+#: runs timed one at a time (the two runs share the memory bandwidth).
+PARALLEL_SLOWDOWN = 1.18
+
+#: The share of a fit its non-update work must reach for its growth with the
+#: data to be measured (below it, the rest scales linearly).
+MIN_REST_SHARE = 0.2
+
+#: Training rows of the smaller measuring fit of each row by default (the
+#: larger one has twice as many).
+DEFAULT_SAMPLES = 1024
+
+
+#: The clocks of a measurement: the process's CPU time (what a run costs on a
+#: core of its own, whatever else the machine runs) and the wall time (a GPU's
+#: work is not CPU time).
+CLOCKS = {"cpu": time.process_time, "wall": time.perf_counter}
+
+
+def clock_for(device):
+    """``"wall"`` for a CUDA device (or ``"auto"`` with one), else ``"cpu"``."""
+    return "wall" if str(resolve_device(device)).startswith("cuda") else "cpu"
+
+
+class StepTimer(Callback):
+    """Records the interval between the starts of consecutive training batches.
+
+    ``steps_`` holds ``(epoch, seconds)`` per interval, within an epoch: one
+    update with its batch loading and per-batch callbacks, none of the
+    per-epoch work, on the clock ``clock`` (a key of :data:`CLOCKS`).
+    """
+
+    def __init__(self, clock="wall"):
+        self.clock = clock
+
+    def initialize(self):
+        self.steps_ = []
+        self._epoch = None
+        self._last = None
+        return self
+
+    def on_epoch_begin(self, net, **kwargs):
+        self._epoch = len(net.history)
+        self._last = None
+
+    def on_batch_begin(self, net, batch=None, training=False, **kwargs):
+        if not training:
+            return
+        if str(net.device).startswith("cuda"):
+            torch.cuda.synchronize()
+        now = CLOCKS[self.clock]()
+        if self._last is not None:
+            self.steps_.append((self._epoch, now - self._last))
+        self._last = now
+
+
+def fitted_net(estimator):
+    """The fitted skorch net inside ``estimator`` (a pipeline's last step, a
+    wrapper's ``estimator_``), or None for a row without a network."""
+    seen = 0
+    while estimator is not None and seen < 8:
+        if "net_" in getattr(estimator, "__dict__", {}):
+            return estimator.net_
+        if hasattr(estimator, "steps"):
+            estimator = estimator.steps[-1][1]
+        else:
+            estimator = getattr(estimator, "estimator_", None)
+        seen += 1
+    return None
+
+
+def training_updates(net):
+    """Number of training mini-batches of a fitted skorch net's history."""
+    return sum(
+        sum(1 for batch in epoch["batches"] if "train_loss" in batch)
+        for epoch in net.history
+    )
+
+
+def subsample(X, y, n, seed=0):
+    """A stratified subsample of ``n`` rows (all rows when there are fewer)."""
+    if n >= len(y):
+        return X, y
+    _, counts = np.unique(y, return_counts=True)
+    stratify = y if counts.min() >= 2 else None
+    X_sub, _, y_sub, _ = train_test_split(
+        X, y, train_size=n, stratify=stratify, random_state=seed
+    )
+    return X_sub, y_sub
+
+
+def makespan(seconds, jobs):
+    """Wall time of runs handed out in order to ``jobs`` workers, each run to
+    the first worker that is free (how joblib feeds the runner's pool).
+
+    Examples
+    --------
+    >>> from benchmarks.harness.sizing import makespan
+    >>> makespan([4, 1, 1, 1, 1], 2), makespan([4, 1, 1], 1)
+    (4.0, 6.0)
+    """
+    if jobs <= 1:
+        return float(sum(seconds))
+    free = [0.0] * jobs
+    for s in seconds:
+        k = min(range(jobs), key=free.__getitem__)
+        free[k] += s
+    return max(free)
+
+
+def measure_row(exp, row, net, n_threads, data, score=None, clock="wall"):
+    """Fit ``row`` once on the subsample ``data``; its costs, in seconds.
+
+    Returns a dict with ``fit_s``, ``predict_s`` (prediction and scoring),
+    ``updates`` and ``step_s`` (median update, None without a network), on
+    the clock ``clock`` (a key of :data:`CLOCKS`; the fit's share of the CPU
+    time is its share of the wall time), ``wall_s`` (the wall time of fit and
+    prediction) and ``error`` (empty when the fit ran).
+    """
+    X_sub, y_sub, X_test, y_test = data
+    make = getattr(exp, "make_row", None) or registry.make_row
+    score = score or getattr(exp, "fit_and_score", None) or runner.fit_and_score
+    timer = StepTimer(clock)
+    net = dict(net, callbacks=[*net.get("callbacks", []), ("size_timer", timer)])
+    with threadpool_limits(n_threads):
+        previous = torch.get_num_threads()
+        torch.set_num_threads(n_threads)
+        try:
+            try:
+                estimator = make(row, 0, **net)
+            except TypeError:  # a row whose factory takes no callbacks
+                net.pop("callbacks")
+                estimator = make(row, 0, **net)
+            tic, cpu = time.perf_counter(), time.process_time()
+            result = score(estimator, X_sub, y_sub, X_test, y_test)
+            wall = time.perf_counter() - tic
+            cpu = time.process_time() - cpu
+        finally:
+            torch.set_num_threads(previous)
+    fitted = fitted_net(estimator)
+    updates = training_updates(fitted) if fitted is not None else None
+    steps = []
+    if fitted is not None:
+        recorded = dict(fitted.callbacks_).get("size_timer")
+        steps = [s for e, s in recorded.steps_ if e > 1] or [
+            s for _, s in recorded.steps_
+        ]
+    fit_share = result.get("fit_seconds", wall) / max(wall, 1e-9)
+    if fit_share != fit_share:  # NaN: the fit failed
+        fit_share = 1.0
+    fit_share = min(1.0, fit_share)
+    total = cpu if clock == "cpu" else wall
+    return {
+        "error": result.get("error", ""),
+        "fit_s": float(total * fit_share),
+        "predict_s": float(total * (1.0 - fit_share)),
+        "wall_s": float(wall),
+        "updates": updates,
+        "step_s": statistics.median(steps) if steps else None,
+    }
+
+
+def _first_split(exp, seed, device):
+    kwargs = {"device": device} if exp.kind == "holdout" else {}
+    _, X_train, y_train, X_test, y_test = next(iter(exp.splits(seed, **kwargs)))
+    return X_train, y_train, X_test, y_test
+
+
+def growth_exponent(small, large, ratio):
+    """``alpha`` of ``large = small * ratio ** alpha``, clipped to [1, 2].
+
+    1 when either time is not positive (nothing to extrapolate).
+
+    Examples
+    --------
+    >>> from benchmarks.harness.sizing import growth_exponent
+    >>> growth_exponent(1.0, 4.0, 2.0), growth_exponent(1.0, 1.5, 2.0)
+    (2.0, 1.0)
+    """
+    if small <= 0 or large <= 0 or ratio <= 1:
+        return 1.0
+    return float(min(2.0, max(1.0, math.log(large / small) / math.log(ratio))))
+
+
+def project_run(small, large, n_small, n_large, n_train, scale_predict):
+    """Seconds of a full run of a row from its two measuring fits.
+
+    The updates scale linearly from the larger fit, the rest of the fit as
+    ``n ** alpha`` (:func:`growth_exponent` of the two fits' rests, where the
+    rest is at least :data:`MIN_REST_SHARE` of the larger fit; linearly
+    otherwise), the prediction linearly to the test set.
+    """
+
+    def parts(m):
+        steps = (m["step_s"] or 0.0) * (m["updates"] or 0)
+        return min(steps, m["fit_s"]), max(0.0, m["fit_s"] - steps)
+
+    steps_large, rest_large = parts(large)
+    alpha = 1.0
+    # A rest of a few percent is a fit's fixed cost and the noise of a shared
+    # machine: its growth between two small fits means nothing.
+    substantial = rest_large >= MIN_REST_SHARE * large["fit_s"]
+    if small is not None and n_large > n_small and substantial:
+        _, rest_small = parts(small)
+        alpha = growth_exponent(rest_small, rest_large, n_large / n_small)
+    factor = n_train / n_large
+    run_s = (
+        steps_large * factor
+        + rest_large * factor**alpha
+        + large["predict_s"] * scale_predict
+    )
+    return run_s, alpha
+
+
+def size_profile(
+    profile,
+    *,
+    seeds=None,
+    methods=None,
+    experiments=None,
+    device="cpu",
+    n_threads=1,
+    max_epochs=None,
+    jobs=None,
+    n_samples=DEFAULT_SAMPLES,
+    slowdown=PARALLEL_SLOWDOWN,
+    epochs_grid=(5, 10, 15, 20, 30),
+    echo=print,
+):
+    """Measure every row of ``profile`` on two subsamples and project its wall time.
+
+    Parameters
+    ----------
+    profile : benchmarks.harness.profile.Profile
+    seeds : int or None
+        Seeds of the projection (``None``: the profile's).
+    methods, experiments : list of str or None
+        Restrict the rows and the experiments, as for a run.
+    device : str
+        Torch device of the fits.
+    n_threads : int
+        Torch and BLAS threads of each fit (a run's, in the profile).
+    max_epochs : int or None
+        Override the profile's epochs (as ``--max-epochs`` does for a run).
+    jobs : int or None
+        Runs in parallel of the projection (``None``: the profile's).
+    n_samples : int, default=1024
+        Training rows (a stratified subsample) of the smaller measuring fit
+        of each row; the larger has twice as many, and both predict as many
+        test rows as the larger fits.
+    slowdown : float, default=:data:`PARALLEL_SLOWDOWN`
+        Factor on the runs' times when ``jobs > 1``.
+    epochs_grid : tuple of int
+        Other epochs of the projection grid (with the measured ones).
+    echo : callable
+        Where the report is printed.
+
+    Returns
+    -------
+    result : dict
+        ``rows`` (one dict per (experiment, row): ``n_train``, the measured
+        ``fit_s``, ``updates``, ``step_s`` of the larger fit, ``alpha``, and
+        the projected ``run_s`` of a full run), ``wall_s`` (projected wall
+        time of the profile), ``cpu_s`` (the sum of its runs), ``grid``
+        (``{(epochs, seeds): wall seconds}``), ``epochs`` and ``markdown``
+        (the report).
+    """
+    if n_samples < 2:
+        raise ValueError(f"n_samples must be at least 2; got {n_samples}.")
+    exps = runner.select(profile, methods, experiments)
+    jobs = jobs or profile.jobs
+    clock = clock_for(device)
+    started, started_cpu = time.perf_counter(), time.process_time()
+    rows, loads, per_seed, epochs_of = [], {}, {}, {}
+    warmed = False
+    for exp in exps:
+        net = dict(profile.net_for(exp.suite), device=device, n_threads=n_threads)
+        if max_epochs:
+            net["max_epochs"] = max_epochs
+            net.pop("target_steps", None)
+            net.pop("min_epochs", None)
+        tic = time.perf_counter()
+        X_train, y_train, X_test, y_test = _first_split(exp, 0, device)
+        cold = time.perf_counter() - tic
+        tic = time.perf_counter()
+        _first_split(exp, 1, device)
+        warm = time.perf_counter() - tic
+        loads[exp.name] = (cold, warm)
+        resolved = runner.resolve_epochs(net, len(y_train))
+        epochs_of[exp.name] = resolved.get("max_epochs")
+        n_large = min(2 * n_samples, len(y_train))
+        n_small = min(n_samples, len(y_train))
+        X_large, y_large = subsample(X_train, y_train, n_large)
+        X_small, y_small = subsample(X_train, y_train, n_small)
+        X_te, y_te = subsample(X_test, y_test, n_large)
+        scale_predict = len(y_test) / len(y_te)
+        if not warmed:  # one throw-away fit pays the one-off costs of a process
+            measure_row(
+                exp,
+                exp.rows[0],
+                dict(resolved, max_epochs=1),
+                n_threads,
+                (X_small, y_small, X_te[:64], y_te[:64]),
+                clock=clock,
+            )
+            warmed = True
+        runs = []
+        for row in exp.rows:
+            large = measure_row(
+                exp,
+                row,
+                resolved,
+                n_threads,
+                (X_large, y_large, X_te, y_te),
+                clock=clock,
+            )
+            small = None
+            if len(y_small) < len(y_large):
+                small = measure_row(
+                    exp,
+                    row,
+                    resolved,
+                    n_threads,
+                    (X_small, y_small, X_te, y_te),
+                    clock=clock,
+                )
+                if small["error"]:  # e.g. a sampler short of neighbours: alpha 1
+                    small = None
+            run_s, alpha = project_run(
+                small, large, len(y_small), len(y_large), len(y_train), scale_predict
+            )
+            runs.append(run_s)
+            updates = large["updates"]
+            rows.append(
+                {
+                    "experiment": exp.name,
+                    "row": row,
+                    "n_train": len(y_train),
+                    "n_test": len(y_test),
+                    "n_measured": len(y_large),
+                    "epochs": resolved.get("max_epochs"),
+                    "fit_s": large["fit_s"],
+                    "wall_s": large["wall_s"],
+                    "updates": updates,
+                    "step_s": large["step_s"],
+                    "update_s": (large["fit_s"] / updates if updates else float("nan")),
+                    "updates_full": (
+                        round(updates * len(y_train) / len(y_large))
+                        if updates is not None
+                        else None
+                    ),
+                    "alpha": alpha,
+                    "run_s": run_s,
+                    "error": large["error"],
+                }
+            )
+        factor = slowdown if jobs > 1 else 1.0
+        per_seed[exp.name] = exp.n_folds * factor * makespan(runs, jobs)
+    n_seeds = {e.name: seeds or profile.seeds_for(e.suite) for e in exps}
+    folds = {e.name: e.n_folds for e in exps}
+
+    def wall(epoch_factor, seeds_override=None):
+        total = 0.0
+        for exp in exps:
+            cold, warm = loads[exp.name]
+            n = seeds_override or n_seeds[exp.name]
+            total += cold + (n - 1) * warm + n * per_seed[exp.name] * epoch_factor
+        return total
+
+    wall_s = wall(1.0)
+    cpu_s = sum(
+        r["run_s"] * n_seeds[r["experiment"]] * folds[r["experiment"]] for r in rows
+    )
+    measured_epochs = sorted({e for e in epochs_of.values() if e})
+    base = measured_epochs[0] if len(measured_epochs) == 1 else None
+    seed_options = sorted({*n_seeds.values(), 1, 2, 3, 4, 5})
+    grid = {}
+    if base is not None:
+        for epochs in sorted({*epochs_grid, base}):
+            for s in seed_options:
+                grid[epochs, s] = wall(epochs / base, s)
+    markdown = _report(
+        profile,
+        rows,
+        loads,
+        n_seeds,
+        jobs,
+        device,
+        n_threads,
+        n_samples,
+        slowdown,
+        wall_s,
+        cpu_s,
+        grid,
+        base,
+        seed_options,
+        time.perf_counter() - started,
+        time.process_time() - started_cpu,
+        clock,
+    )
+    echo(markdown)
+    return {
+        "rows": rows,
+        "wall_s": wall_s,
+        "cpu_s": cpu_s,
+        "grid": grid,
+        "epochs": base,
+        "markdown": markdown,
+    }
+
+
+def _fmt(value, spec, missing="—"):
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return missing
+    return format(value, spec)
+
+
+def _report(
+    profile,
+    rows,
+    loads,
+    n_seeds,
+    jobs,
+    device,
+    n_threads,
+    n_samples,
+    slowdown,
+    wall_s,
+    cpu_s,
+    grid,
+    base,
+    seed_options,
+    spent,
+    spent_cpu,
+    clock,
+):
+    when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    net = profile.net
+    backbone = net.get("backbone")
+    what = (
+        f"backbone {backbone!r}"
+        if backbone is not None
+        else f"hidden_layer_sizes={net.get('hidden_layer_sizes')}"
+    )
+    head = (
+        f"## Sizing of `{profile.name}`\n\n"
+        f"Measured {when} on {platform.node()} ({platform.machine()}, torch "
+        f"{torch.__version__}), device {device}, {n_threads} thread(s) per fit, "
+        f"one fit at a time, in {spent:.0f} s of wall time and {spent_cpu:.0f} s "
+        f"of CPU time ({100 * spent_cpu / max(spent, 1e-9):.0f} % of a core). "
+        + (
+            "Times are CPU seconds of the process: the wall time of a run with a "
+            "core to itself, whatever else the machine runs. "
+            if clock == "cpu"
+            else "Times are wall seconds (the device's work is not CPU time). "
+        )
+        + f"Every row fitted twice per data "
+        f"set, on stratified subsamples of up to {n_samples:,} and "
+        f"{2 * n_samples:,} training rows (seed 0), at the profile's settings "
+        f"({what}, batch {net.get('batch_size')}); the updates of the larger fit "
+        "scaled linearly to the full training set, the rest of the fit (a "
+        "method's per-epoch work, a sampler) as n^alpha with alpha from the two "
+        f"fits; prediction on up to {2 * n_samples:,} test rows, scaled to the "
+        "test set. 'ms / update': median interval between two training batches "
+        "(the update alone); 'all-in': the larger fit's seconds over its updates "
+        "(with the per-epoch work: MC-dropout refreshes, re-clustering, a "
+        "sampler)."
+    )
+    body = [
+        [
+            r["experiment"],
+            r["row"],
+            f"{r['n_train']:,}",
+            _fmt(r["epochs"], "d"),
+            _fmt(r["updates_full"], ",d"),
+            _fmt(None if r["step_s"] is None else 1e3 * r["step_s"], ".1f"),
+            _fmt(1e3 * r["update_s"], ".1f"),
+            f"{r['alpha']:.2f}",
+            f"{r['run_s']:.0f}",
+            r["error"][:60] if r["error"] else "",
+        ]
+        for r in rows
+    ]
+    table = markdown_table(
+        [
+            "experiment",
+            "row",
+            "training rows",
+            "epochs",
+            "updates / fit",
+            "ms / update",
+            "ms / update, all-in",
+            "alpha",
+            "projected run s",
+            "error",
+        ],
+        body,
+    )
+    load_text = "; ".join(
+        f"{name} {cold:.1f} s (first seed), {warm:.1f} s (next)"
+        for name, (cold, warm) in loads.items()
+    )
+    seeds_text = ", ".join(f"{name}: {n}" for name, n in n_seeds.items())
+    total = (
+        f"Projected: {cpu_s / 60:.0f} CPU-min of runs ({seeds_text} seed(s)); "
+        f"wall time {wall_s / 60:.0f} min with {jobs} run(s) in parallel (the "
+        "runs of each (experiment, seed) handed to the workers in row order"
+        + (f", times {slowdown:g} for runs sharing the machine" if jobs > 1 else "")
+        + f"), data loading included ({load_text})."
+    )
+    parts = [head, table, total]
+    if grid:
+        header = ["epochs", *(f"{s} seed(s)" for s in seed_options)]
+        grid_body = [
+            [f"{epochs}" + (" (measured)" if epochs == base else "")]
+            + [f"{grid[epochs, s] / 60:.0f} min" for s in seed_options]
+            for epochs in sorted({e for e, _ in grid})
+        ]
+        parts.append(
+            "Projected wall time by epochs and seeds (runs scaled linearly in "
+            "the epochs from the measured ones; approximate for rows whose "
+            "per-epoch work does not scale with the epochs):\n\n"
+            + markdown_table(header, grid_body)
+        )
+    return "\n\n".join(parts) + "\n"
