@@ -40,6 +40,7 @@ def test_six_variants_build_the_right_estimators():
         final = make_row(name, 3, max_epochs=2).steps[-1][1]
         assert isinstance(final, CRLClassifier)
         assert (final.mining, final.crl_loss, final.random_state) == (mining, loss, 3)
+        assert final.prior_correction == 0.0  # the paper's CRL: its term alone
         assert final.max_epochs == 2
     ce = make_row("CE", 0).steps[-1][1]
     assert type(ce) is CrossEntropyClassifier
