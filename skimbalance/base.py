@@ -196,7 +196,10 @@ TRAINING_OPTION_CONSTRAINTS = {
     "scoring": [None, str, callable],
     "warm_start": ["boolean"],
     "optimizer_params": [None, dict],
-    "prior_correction": [Interval(numbers.Real, 0, None, closed="left")],
+    "prior_correction": [
+        StrOptions({"auto"}),
+        Interval(numbers.Real, 0, None, closed="left"),
+    ],
 }
 
 #: The torch optimizer of each value of ``optimizer``.
@@ -951,7 +954,25 @@ class BaseDeepClassifier(ClassifierMixin, BaseEstimator):
         counts = np.asarray(self.class_counts_, dtype=np.float64)
         counts = np.maximum(counts.reshape(-1, counts.shape[-1]), 1.0)
         log_prior = np.log(counts) - np.log(counts.sum(axis=1, keepdims=True))
-        return float(self.prior_correction) * log_prior
+        return self._prior_tau() * log_prior
+
+    #: Training losses that already target the balanced error, after which
+    #: ``prior_correction="auto"`` corrects nothing.
+    _REBALANCING_LOSSES = ("logit_adjusted", "ldam")
+
+    def _prior_tau(self):
+        """The correction's ``tau``: ``prior_correction``, with ``"auto"``
+        resolved to 1 for a network trained under the training prior and to 0
+        when ``class_weight`` or a rebalancing ``loss`` already re-balanced its
+        training (no double correction)."""
+        tau = self.prior_correction
+        if isinstance(tau, str):  # "auto"
+            loss = getattr(self, "loss", None)
+            rebalanced = (
+                self.class_weight is not None or loss in self._REBALANCING_LOSSES
+            )
+            return 0.0 if rebalanced else 1.0
+        return float(tau)
 
     def _corrected_task_proba(self, X):
         """:meth:`_predict_task_proba` with the post-hoc prior correction.
@@ -962,7 +983,7 @@ class BaseDeepClassifier(ClassifierMixin, BaseEstimator):
         re-weighting of the posterior.
         """
         proba = self._predict_task_proba(X)
-        if not self.prior_correction:
+        if not self._prior_tau():
             return proba
         offsets = self._prior_offsets()
         # In log space, shifted by the row maximum: no underflow to 0 / 0.
@@ -1029,7 +1050,7 @@ class BaseDeepClassifier(ClassifierMixin, BaseEstimator):
         task, the difference of the two classes' scores, positive for the
         positive class (``(n,)`` or ``(n, T)``); else one column per class.
         """
-        if self.prior_correction:
+        if self._prior_tau():
             task_scores = task_scores - self._prior_offsets()
         if self.n_outputs_ > 1:
             return task_scores[:, :, 1] - task_scores[:, :, 0]

@@ -158,7 +158,7 @@ SHARED_PARAMETERS_DOC = """
         0 is silent; 1 or more shows a progress bar per epoch and the training log.
 """
 
-TRAINING_OPTIONS_DOC = """
+_OPTIONS_DOC = """
     scoring : str, callable or None, default=None
         What early stopping monitors on the validation set: ``None``, the
         validation loss; else a scikit-learn scorer name (e.g.
@@ -182,7 +182,10 @@ TRAINING_OPTIONS_DOC = """
         ``{"momentum": 0.0}``, ``{"nesterov": True}`` for SGD (whose momentum
         is 0.9 unless given here). An argument the optimizer does not take is
         a ValueError naming it.
-    prior_correction : float, default=0.0
+"""
+
+_PRIOR_CORRECTION_DOC = """\
+    prior_correction : {type}, default={default}
         Post-hoc prior correction ``tau`` (Menon et al., ICLR 2021, the
         post-hoc form of logit adjustment): at prediction, ``tau * log(prior)``
         is subtracted from every score, the prior being each class's share of
@@ -195,8 +198,33 @@ TRAINING_OPTIONS_DOC = """
         corrected logits) and ``decision_function``; training is untouched,
         so it can be tuned on a fitted model with ``set_params``. Do not
         combine it with ``loss="logit_adjusted"``, which already predicts
-        with prior-free logits, unless a stronger correction is wanted.
+        with prior-free logits, unless a stronger correction is wanted.{note}
 """
+
+#: The shared training options, ``prior_correction`` defaulting to 0 (the
+#: cross-entropy baseline, which stays the plain network).
+TRAINING_OPTIONS_DOC = _OPTIONS_DOC + _PRIOR_CORRECTION_DOC.format(
+    type='float or "auto"',
+    default="0.0",
+    note="""
+        ``"auto"`` is 1 unless ``class_weight`` or a rebalancing ``loss``
+        (``"logit_adjusted"``, ``"ldam"``) already re-balanced the training,
+        then 0: the methods' default.""",
+)
+
+#: The same for the three methods, whose default corrects the prior (issue 13).
+METHOD_TRAINING_OPTIONS_DOC = _OPTIONS_DOC + _PRIOR_CORRECTION_DOC.format(
+    type='float or "auto"',
+    default='"auto"',
+    note="""
+        The default, ``"auto"``, is this method's recommended setting for
+        imbalanced data (chosen on the KEEL suite and the feature sets; see
+        the user guide, "How it compares"): ``tau = 1``, the paper's training
+        with the prediction corrected toward the balanced error, unless
+        ``class_weight`` (or a rebalancing ``loss``) already re-balanced the
+        training, then ``tau = 0`` (no double correction).
+        ``prior_correction=0`` is the paper's method as published.""",
+)
 
 SHARED_ATTRIBUTES_DOC = """
     classes_ : ndarray of shape (n_classes,)

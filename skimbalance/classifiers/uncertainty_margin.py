@@ -25,9 +25,9 @@ from ..uncertainty.class_margins import (
 )
 from ..uncertainty.mc_dropout import DROPOUT_TYPES, mc_dropout_statistics
 from .cross_entropy import (
+    METHOD_TRAINING_OPTIONS_DOC,
     SHARED_ATTRIBUTES_DOC,
     SHARED_PARAMETERS_DOC,
-    TRAINING_OPTIONS_DOC,
 )
 
 # Cached per-sample MC statistics stay on the training device below this size.
@@ -533,7 +533,7 @@ default="large_margin"
         row's prediction is repeatable and the same whatever rows it is
         predicted with, in whatever order or batch (identical rows get
         identical masks).
-{SHARED_PARAMETERS_DOC}{TRAINING_OPTIONS_DOC}
+{SHARED_PARAMETERS_DOC}{METHOD_TRAINING_OPTIONS_DOC}
     Attributes
     ----------
     class_uncertainty_ : ndarray of shape (n_classes,) or (n_labels, 2)
@@ -642,7 +642,7 @@ default="large_margin"
         scoring=None,
         warm_start=False,
         optimizer_params=None,
-        prior_correction=0.0,
+        prior_correction="auto",
         callbacks=None,
         device="auto",
         n_threads=None,

@@ -12,6 +12,9 @@ from skimbalance.losses.large_margin import MARGIN_TYPES
 from skimbalance.uncertainty.class_margins import uncertainty_margins
 
 FAST = dict(
+    # The paper's prediction: these tests check the method itself (the default
+    # also corrects the training prior; tests/test_prior_correction.py).
+    prior_correction=0.0,
     hidden_layer_sizes=(32,),
     embedding_dim=8,
     max_epochs=8,
