@@ -11,8 +11,12 @@ PyTorch through skorch, plus the cross-entropy baseline they are measured agains
   sample-level margins (Khan et al., CVPR 2019).
 - :class:`CrossEntropyClassifier`: the same network with (cost-sensitive)
   cross-entropy.
+
+:class:`ConvNetBackbone` builds a small CNN for any of them on images given as
+flat rows.
 """
 
+from .backbones import ConvNetBackbone
 from .classifiers import (
     CLMLEClassifier,
     CRLClassifier,
@@ -25,6 +29,7 @@ __version__ = "0.1.0.dev0"
 __all__ = [
     "CLMLEClassifier",
     "CRLClassifier",
+    "ConvNetBackbone",
     "CrossEntropyClassifier",
     "UncertaintyMarginClassifier",
     "__version__",

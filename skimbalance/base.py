@@ -352,14 +352,47 @@ class BaseDeepClassifier(ClassifierMixin, BaseEstimator):
         X = validate_data(self, X, reset=False, dtype=np.float32, order="C")
         return self._check_X_shape(X)
 
+    def _input_shape(self):
+        """The shape one row is reshaped to before the backbone, or None.
+
+        ``input_shape`` when given, else the ``input_shape`` attribute that
+        the backbone (a factory such as
+        :class:`~skimbalance.backbones.ConvNetBackbone`, or a module) declares,
+        if it is a sequence of positive integers; when both are there, they
+        must agree.
+        """
+        own = None if self.input_shape is None else tuple(self.input_shape)
+        declared = getattr(self.backbone, "input_shape", None)
+        if not (
+            isinstance(declared, (tuple, list, torch.Size))
+            and len(declared) > 0
+            and all(
+                isinstance(d, numbers.Integral) and not isinstance(d, bool) and d > 0
+                for d in declared
+            )
+        ):
+            return own
+        declared = tuple(int(d) for d in declared)
+        if own is not None and own != declared:
+            backbone = self.backbone
+            if isinstance(backbone, torch.nn.Module):  # a module's repr is long
+                backbone = type(backbone).__name__
+            raise ValueError(
+                f"input_shape={own} but the backbone {backbone!r} declares "
+                f"input_shape={declared}; leave input_shape=None to use the "
+                "backbone's, or give the same shape to both."
+            )
+        return declared
+
     def _check_X_shape(self, X):
-        if self.input_shape is not None:
-            expected = int(np.prod(self.input_shape))
+        shape = self._input_shape()
+        if shape is not None:
+            expected = int(np.prod(shape))
             if X.shape[1] != expected:
+                whose = "" if self.input_shape is not None else " (the backbone's)"
                 raise ValueError(
-                    f"X has {X.shape[1]} features but "
-                    f"input_shape={tuple(self.input_shape)} needs {expected} (the "
-                    "product of its dimensions)."
+                    f"X has {X.shape[1]} features but input_shape={shape}{whose} "
+                    f"needs {expected} (the product of its dimensions)."
                 )
         return X
 
@@ -452,9 +485,7 @@ class BaseDeepClassifier(ClassifierMixin, BaseEstimator):
                     "backbone must be a torch.nn.Module or a callable returning one; "
                     f"got {type(backbone).__name__}."
                 )
-        shape = (
-            tuple(self.input_shape) if self.input_shape is not None else (n_features,)
-        )
+        shape = self._input_shape() or (n_features,)
         return backbone, infer_output_dim(backbone, shape)
 
     def _build_module(self, ctx):
@@ -465,7 +496,7 @@ class BaseDeepClassifier(ClassifierMixin, BaseEstimator):
             n_tasks=ctx.n_tasks,
             n_classes=ctx.n_classes,
             embedding_dim=self.embedding_dim,
-            input_shape=self.input_shape,
+            input_shape=self._input_shape(),
             head=self._build_head(ctx),
         )
 

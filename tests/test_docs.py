@@ -1,5 +1,7 @@
 """The documentation builds without a single warning, and the code is lint-clean."""
 
+import os
+import runpy
 import shutil
 import subprocess
 import sys
@@ -35,6 +37,7 @@ def test_sphinx_builds_without_warnings(tmp_path):
         capture_output=True,
         text=True,
         check=False,
+        env=_offline_env(),
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert (
@@ -89,6 +92,99 @@ def test_sphinx_builds_without_warnings(tmp_path):
     ):
         page = (html / "user_guide" / f"{guide}.html").read_text()
         assert f"../auto_examples/{example}.html" in page, (guide, example)
+    # Cross references to the projects skimbalance builds on link to their
+    # documentation, from the local inventories (issue 16): roles in the
+    # docstrings and pages, numpydoc's parameter types, the gallery's code.
+    for page, targets in EXTERNAL_LINKS.items():
+        text = (html / page).read_text()
+        for target in targets:
+            assert f'reference external" href="{target}"' in text, (page, target)
+
+
+# Known cross references and where they must link (issue 16, intersphinx).
+_SKLEARN = "https://scikit-learn.org/stable/"
+_TORCH = "https://docs.pytorch.org/docs/stable/"
+EXTERNAL_LINKS = {
+    "generated/skimbalance.CRLClassifier.html": (
+        # :class:`~sklearn.pipeline.Pipeline` in fit's docstring
+        _SKLEARN + "modules/generated/sklearn.pipeline.Pipeline.html"
+        "#sklearn.pipeline.Pipeline",
+        # the parameter types "array-like of shape ..." and "torch.nn.Module"
+        _SKLEARN + "glossary.html#term-array-like",
+        _TORCH + "generated/torch.nn.Module.html#torch.nn.Module",
+        # the attribute type "skorch.NeuralNet"
+        "https://skorch.readthedocs.io/en/stable/net.html#skorch.net.NeuralNet",
+        # the label scikit-learn's inherited score cites
+        _SKLEARN + "modules/model_evaluation.html#accuracy-score",
+    ),
+    "quickstart.html": (
+        "https://imbalanced-learn.org/stable/references/generated/"
+        "imblearn.pipeline.Pipeline.html#imblearn.pipeline.Pipeline",
+    ),
+    "user_guide/shared.html": (
+        _TORCH + "tensor_attributes.html#torch.device",
+        _TORCH + "random.html#torch.random.fork_rng",
+        "https://skorch.readthedocs.io/en/stable/callbacks.html"
+        "#skorch.callbacks.LRScheduler",
+    ),
+    "auto_examples/plot_custom_backbone.html": (
+        _TORCH + "generated/torch.nn.Conv2d.html#torch.nn.Conv2d",
+    ),
+}
+
+
+def _offline_env():
+    """The environment of the docs build, with every proxy pointing at a
+    closed local port: an attempt to download (an inventory ...) fails, and
+    fails the ``-W`` build."""
+    env = dict(os.environ)
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"):
+        env[name] = env[name.lower()] = "http://127.0.0.1:9"
+    env.pop("NO_PROXY", None)
+    env.pop("no_proxy", None)
+    return env
+
+
+def test_intersphinx_inventories_are_local():
+    # The build has no network: every intersphinx inventory is a file of
+    # docs/_inventories/ (written by docs/_ext/make_inventories.py), none an
+    # address to download, and each knows the objects the docs cite.
+    pytest.importorskip("sphinx")
+    from sphinx.util.inventory import InventoryFile
+
+    conf = runpy.run_path(str(ROOT / "docs" / "conf.py"))
+    mapping = conf["intersphinx_mapping"]
+    assert set(mapping) == {"sklearn", "imblearn", "skorch", "torch", "numpy", "python"}
+    expected = {
+        "sklearn": ("py:class", "sklearn.pipeline.Pipeline"),
+        "imblearn": ("py:class", "imblearn.over_sampling.SMOTE"),
+        "skorch": ("py:class", "skorch.callbacks.EarlyStopping"),
+        "torch": ("py:function", "torch.nn.functional.cross_entropy"),
+        "numpy": ("py:function", "numpy.unique"),
+        "python": ("py:exception", "ValueError"),
+    }
+    for key, (url, locations) in mapping.items():
+        assert url.startswith("https://"), key
+        locations = locations if isinstance(locations, tuple) else (locations,)
+        assert locations and all(
+            location and "://" not in location for location in locations
+        ), (key, locations)
+        path = ROOT / "docs" / locations[0]
+        assert path.parent == ROOT / "docs" / "_inventories", key
+        assert path.stat().st_size < 100_000, key
+        data = InventoryFile.loads(path.read_bytes(), uri=url).data
+        role, name = expected[key]
+        item = data[role][name]
+        assert item.uri.startswith(url), (key, item.uri)
+    sklearn_inv = (ROOT / "docs" / mapping["sklearn"][1]).read_bytes()
+    data = InventoryFile.loads(sklearn_inv, uri=mapping["sklearn"][0]).data
+    assert data["py:class"]["sklearn.pipeline.Pipeline"].uri == (
+        _SKLEARN + "modules/generated/sklearn.pipeline.Pipeline.html"
+        "#sklearn.pipeline.Pipeline"
+    )
+    assert data["py:method"]["sklearn.pipeline.Pipeline.fit"].uri.endswith(
+        "sklearn.pipeline.Pipeline.html#sklearn.pipeline.Pipeline.fit"
+    )
 
 
 # The examples the gallery must have (issue 16, item 3): one per method, a

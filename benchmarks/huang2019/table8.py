@@ -14,8 +14,11 @@ Here:
   (10,000 images) are used whole;
 - input: EfficientNet-Lite0 features (1280-d, images at 64 px, see
   :mod:`benchmarks.harness.data.features`) with the harness's 2-layer network, on the CPU;
-  the ``cnn`` variant (``--backbone cnn``) trains :class:`SmallCNN` end to end
-  on the 28 × 28 images, as the papers train their networks (for a GPU);
+  the ``cnn`` variant (``--backbone cnn``) trains the library's small CNN,
+  :class:`skimbalance.ConvNetBackbone` with its defaults (two ``conv 3×3 →
+  ReLU → max-pool 2`` blocks of 32 and 64 filters, a 256-unit layer, dropout
+  0.5), end to end on the 28 × 28 images, as the papers train their networks
+  (for a GPU);
 - training set: :func:`skimbalance.datasets.power_law_class_sizes` on the
   60,000 training images: the classes, in a random order drawn from the seed,
   get ranks ``c = 1..C`` and keep ``round(n_max * c ** (-1 / gamma))`` samples,
@@ -57,8 +60,8 @@ from pathlib import Path
 import numpy as np
 from imblearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
-from torch import nn
 
+from skimbalance import ConvNetBackbone
 from skimbalance.datasets import (
     fetch_fashion_mnist,
     fetch_mnist,
@@ -285,51 +288,8 @@ class PowerLawLoad:
 
 
 # ------------------------------------------------------------- networks
-@dataclass(frozen=True)
-class SmallCNN:
-    """Factory of a small CNN for 28 × 28 grey images (the ``cnn`` variant's backbone).
-
-    ``SmallCNN()()`` builds two ``conv 3×3 → ReLU → max-pool 2`` blocks
-    (``channels`` filters), then a ``hidden``-unit fully connected layer with
-    ReLU and dropout (dropout is what the uncertainty-margin method's MC
-    estimates need). A factory, not a module: every fit builds a fresh,
-    seeded network; a frozen dataclass, so its ``repr`` (which enters the
-    benchmark's cache key) is stable.
-
-    Parameters
-    ----------
-    channels : tuple of int, default=(32, 64)
-    hidden : int, default=256
-    dropout : float, default=0.5
-
-    Examples
-    --------
-    >>> import torch
-    >>> from benchmarks.huang2019.table8 import SmallCNN
-    >>> SmallCNN()()(torch.zeros(2, 1, 28, 28)).shape
-    torch.Size([2, 256])
-    """
-
-    channels: tuple = (32, 64)
-    hidden: int = 256
-    dropout: float = 0.5
-
-    def __call__(self):
-        layers, width, side = [], 1, 28
-        for channels in self.channels:
-            layers += [
-                nn.Conv2d(width, channels, kernel_size=3, padding=1),
-                nn.ReLU(),
-                nn.MaxPool2d(2),
-            ]
-            width, side = channels, side // 2
-        layers += [
-            nn.Flatten(),
-            nn.Linear(width * side * side, self.hidden),
-            nn.ReLU(),
-            nn.Dropout(self.dropout),
-        ]
-        return nn.Sequential(*layers)
+#: Shape of one image of the ``cnn`` variant: 28 x 28 grey pixels.
+CNN_INPUT_SHAPE = (1, 28, 28)
 
 
 def row_factories():
@@ -745,8 +705,8 @@ PROFILES = {
                 seeds=3,
                 jobs=2,
                 net=dict(
-                    backbone=SmallCNN(),
-                    input_shape=(1, 28, 28),
+                    backbone=ConvNetBackbone(CNN_INPUT_SHAPE),
+                    input_shape=CNN_INPUT_SHAPE,
                     batch_size=128,
                     lr=1e-3,
                     max_epochs=20,

@@ -100,12 +100,15 @@ SHARED_PARAMETERS_DOC = """
         Dong et al.); the classifier of each task reads it.
     backbone : torch.nn.Module, callable or None, default=None
         Your own feature extractor (e.g. a CNN): a module (copied at ``fit``,
-        never modified) or a callable returning one. Its output is flattened.
+        never modified) or a callable returning one, such as
+        :class:`~skimbalance.ConvNetBackbone`. Its output is flattened.
         ``None`` uses the MLP given by ``hidden_layer_sizes``.
     input_shape : tuple of int or None, default=None
         Shape of one input, e.g. ``(1, 28, 28)``: flat rows of ``X`` are
         reshaped to it before the backbone, so samplers that need 2-D ``X``
-        can run before the estimator in a pipeline.
+        can run before the estimator in a pipeline. None: the
+        ``input_shape`` the backbone declares (as
+        :class:`~skimbalance.ConvNetBackbone` does), else flat rows.
     max_epochs : int, default=30
         Number of training epochs (passes over the training set).
     batch_size : int, default=128

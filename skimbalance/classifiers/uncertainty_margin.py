@@ -701,7 +701,7 @@ default="large_margin"
             n_tasks=ctx.n_tasks,
             n_classes=ctx.n_classes,
             embedding_dim=self.embedding_dim,
-            input_shape=self.input_shape,
+            input_shape=self._input_shape(),
             head=MarginHead(
                 ctx.n_tasks,
                 self.embedding_dim,

@@ -13,12 +13,12 @@ from benchmarks.harness.methods import all_rows
 from benchmarks.harness.profile import Profile
 from benchmarks.huang2019.table8 import (
     BALANCED_ROWS,
+    CNN_INPUT_SHAPE,
     PROFILES,
     ROWS,
     SUITE,
     ImagePool,
     PowerLawLoad,
-    SmallCNN,
     balanced_indices,
     feature_row,
     image_row,
@@ -27,6 +27,7 @@ from benchmarks.huang2019.table8 import (
     row_factories,
     table8_experiments,
 )
+from skimbalance import ConvNetBackbone
 
 
 def _digits_pool(device="cpu"):
@@ -247,15 +248,18 @@ def test_profiles_cover_the_issue():
     assert [e.rows for e in runner.select(profile)] == [e.rows for e in experiments]
     assert profile.jobs == 2 and profile.reporters[SUITE] is report_table8
     cnn = profile.backbones["cnn"]
-    assert cnn.net["input_shape"] == (1, 28, 28)
-    assert isinstance(cnn.net["backbone"], SmallCNN)
+    assert cnn.net["input_shape"] == CNN_INPUT_SHAPE == (1, 28, 28)
+    assert cnn.net["backbone"] == ConvNetBackbone(CNN_INPUT_SHAPE)
     cnn_experiments = cnn.experiments()
     assert [e.name for e in cnn_experiments] == [e.name for e in experiments]
     assert all(isinstance(e.load.pool, ImagePool) for e in cnn_experiments)
     assert all(e.make_row is feature_row for e in experiments)
     assert all(e.make_row is image_row for e in cnn_experiments)
     # The backbone's repr enters the cache key: it must not change between runs.
-    assert repr(SmallCNN()) == "SmallCNN(channels=(32, 64), hidden=256, dropout=0.5)"
+    assert repr(cnn.net["backbone"]) == (
+        "ConvNetBackbone(input_shape=(1, 28, 28), channels=(32, 64), hidden=256, "
+        "dropout=0.5, batch_norm=False, channels_last=False)"
+    )
 
 
 def test_backbone_option(monkeypatch):
@@ -274,7 +278,10 @@ def test_backbone_option(monkeypatch):
 
 def test_cnn_variant_tiny_run_on_the_cpu(tmp_path):
     net = dict(PROFILES["table8"].backbones["cnn"].net)
-    net.update(backbone=SmallCNN(channels=(4, 8), hidden=16), max_epochs=1)
+    net.update(
+        backbone=ConvNetBackbone(CNN_INPUT_SHAPE, channels=(4, 8), hidden=16),
+        max_epochs=1,
+    )
     profile = tiny_profile(
         {"mnist": _digit_images},
         net,
