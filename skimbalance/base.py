@@ -590,7 +590,7 @@ class BaseDeepClassifier(ClassifierMixin, BaseEstimator):
             sw, np.take_along_axis(class_weights.T, y_enc, axis=0)
         )
         drw_table = None
-        if self.class_weight_start_epoch:  # deferred re-weighting (DRW)
+        if self._class_weight_start():  # deferred re-weighting (DRW)
             # Both factors scaled to their maximum (the split is scale-free in
             # each), so huge weights cannot overflow it.
             weight, drw_table = self._deferred_weights(
@@ -852,17 +852,18 @@ class BaseDeepClassifier(ClassifierMixin, BaseEstimator):
         ``epochs_done`` are the epochs of the network a warm start continues:
         the start epoch counts from the network's first epoch.
         """
+        start = self._class_weight_start()
         if self.class_weight is None:
             raise ValueError(
                 f"class_weight_start_epoch={self.class_weight_start_epoch} defers the "
                 "class weights, but class_weight=None gives none; set class_weight "
                 "(e.g. 'effective_number') or class_weight_start_epoch=None."
             )
-        if self.class_weight_start_epoch >= epochs_done + self.max_epochs:
+        if start >= epochs_done + self.max_epochs:
             done = f" + {epochs_done} epochs continued" if epochs_done else ""
             warn_once(
                 self,
-                f"class_weight_start_epoch={self.class_weight_start_epoch} >= "
+                f"class_weight_start_epoch={start} >= "
                 f"max_epochs={self.max_epochs}{done}: the class weights never apply "
                 "in training.",
                 stacklevel=3,
@@ -883,7 +884,7 @@ class BaseDeepClassifier(ClassifierMixin, BaseEstimator):
         callbacks += list(self._build_callbacks(ctx))
         if ctx.deferred_class_weights is not None:
             drw = DeferredReweighting(
-                ctx.deferred_class_weights, self.class_weight_start_epoch
+                ctx.deferred_class_weights, self._class_weight_start()
             )
             callbacks.append(("deferred_reweighting", drw))
         train_split = None
@@ -990,6 +991,11 @@ class BaseDeepClassifier(ClassifierMixin, BaseEstimator):
     #: Training losses that already target the balanced error, after which
     #: ``prior_correction="auto"`` corrects nothing.
     _REBALANCING_LOSSES = ("logit_adjusted", "ldam")
+
+    def _class_weight_start(self):
+        """The epoch the class weights start at (``class_weight_start_epoch``
+        as an int; 0 or ``None``: from the start)."""
+        return self.class_weight_start_epoch or 0
 
     def _prior_tau(self):
         """The correction's ``tau``: ``prior_correction``, with ``"auto"``

@@ -161,6 +161,28 @@ SHARED_PARAMETERS_DOC = """
         0 is silent; 1 or more shows a progress bar per epoch and the training log.
 """
 
+
+def with_default(doc, name, spec, note):
+    """``doc`` with parameter ``name``'s type-and-default line replaced by
+    ``spec`` (what follows ``name : ``) and ``note`` appended to its entry.
+
+    For an estimator whose default differs from the shared docstring's.
+    """
+    lines = doc.split("\n")
+    start = next(i for i, line in enumerate(lines) if line.startswith(f"    {name} : "))
+    lines[start] = f"    {name} : {spec}"
+    end = start + 1
+    while end < len(lines) and (lines[end].startswith("        ") or not lines[end]):
+        if (
+            not lines[end]
+            and end + 1 < len(lines)
+            and not lines[end + 1].startswith("        ")
+        ):
+            break
+        end += 1
+    return "\n".join(lines[:end] + [line for line in note.split("\n")] + lines[end:])
+
+
 _OPTIONS_DOC = """
     scoring : str, callable or None, default=None
         What early stopping monitors on the validation set: ``None``, the
