@@ -22,6 +22,9 @@ from skimbalance.classifiers.clmle import (
 )
 
 FAST = dict(
+    # The paper's method: these tests check the method itself (the default is
+    # class-weighted; tests/test_defaults.py).
+    class_weight=None,
     hidden_layer_sizes=(32,),
     embedding_dim=8,
     max_epochs=6,

@@ -12,9 +12,10 @@ from skimbalance.losses.large_margin import MARGIN_TYPES
 from skimbalance.uncertainty.class_margins import uncertainty_margins
 
 FAST = dict(
-    # The paper's prediction: these tests check the method itself (the default
-    # also corrects the training prior; tests/test_prior_correction.py).
+    # The paper's method: these tests check the method itself (the default
+    # defers balanced class weights and freezes the margins; tests/test_defaults.py).
     prior_correction=0.0,
+    class_weight=None,
     hidden_layer_sizes=(32,),
     embedding_dim=8,
     max_epochs=8,
