@@ -92,3 +92,21 @@ def test_clmle_default_is_the_class_weighted_method(seed):
     assert not np.allclose(
         default.decision_function(X_test), paper.decision_function(X_test)
     )
+
+
+def test_behind_a_balancing_sampler_the_defaults_do_not_rebalance_twice():
+    # The prior and the balanced weights come from the counts the estimator is
+    # fitted on; after SMOTE those are equal, so the correction is a constant
+    # shift and the predictions are the paper's.
+    from imblearn.over_sampling import SMOTE
+    from imblearn.pipeline import make_pipeline
+
+    X, X_test, y, _ = imbalanced()
+    pipe = make_pipeline(
+        SMOTE(random_state=0), CRLClassifier(**SMALL, max_epochs=3, random_state=0)
+    ).fit(X, y)
+    crl = pipe[-1]
+    assert len(set(crl.class_counts_.tolist())) == 1
+    proba = pipe.predict_proba(X_test)
+    pipe.set_params(crlclassifier__prior_correction=0.0)
+    np.testing.assert_allclose(pipe.predict_proba(X_test), proba, atol=1e-12)
