@@ -859,7 +859,10 @@ class BaseDeepClassifier(ClassifierMixin, BaseEstimator):
                 "class weights, but class_weight=None gives none; set class_weight "
                 "(e.g. 'effective_number') or class_weight_start_epoch=None."
             )
-        if start >= epochs_done + self.max_epochs:
+        # A start tied to the method's curriculum (the uncertainty margin's
+        # "warmup") is covered by that curriculum's own warning.
+        tied = isinstance(self.class_weight_start_epoch, str)
+        if start >= epochs_done + self.max_epochs and not tied:
             done = f" + {epochs_done} epochs continued" if epochs_done else ""
             warn_once(
                 self,

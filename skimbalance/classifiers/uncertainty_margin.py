@@ -593,8 +593,8 @@ default="large_margin"
     >>> from skimbalance import UncertaintyMarginClassifier
     >>> X, y = load_digits(return_X_y=True)
     >>> clf = UncertaintyMarginClassifier(
-    ...     hidden_layer_sizes=(64,), max_epochs=8, warmup_epochs=2,
-    ...     sample_level_epochs=3, uncertainty_interval=2, lr=1e-2,
+    ...     hidden_layer_sizes=(64,), max_epochs=8, warmup_epochs=4,
+    ...     sample_level_epochs=2, uncertainty_interval=2, lr=1e-2,
     ...     random_state=0)
     >>> clf.fit(X / 16, y).score(X / 16, y) > 0.9
     True
