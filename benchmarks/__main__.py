@@ -146,6 +146,13 @@ hours on the 2 cores. Every training set is used whole: fewer seeds and
 epochs, not less data. A GPU (``--device cuda``) makes the networks and the
 features faster; the samplers and the SVM stay on the CPU."""
 
+#: The network settings of ``full`` (see :data:`FULL_SIZING`), and of its KEEL
+#: suite; the ``defaults`` profile uses the same.
+FULL_NET = dict(
+    hidden_layer_sizes=(512, 512), dropout=0.5, max_epochs=10, batch_size=128, lr=1e-3
+)
+FULL_KEEL_NET = dict(batch_size=64, target_steps=300, min_epochs=5, max_epochs=100)
+
 #: The profiles that combine two wings (defined here, at the top).
 COMBINED = {
     "quick": Profile(
@@ -178,16 +185,8 @@ COMBINED = {
         experiments=full_experiments,
         seeds=2,
         jobs=2,
-        net=dict(
-            hidden_layer_sizes=(512, 512),
-            dropout=0.5,
-            max_epochs=10,
-            batch_size=128,
-            lr=1e-3,
-        ),
-        net_by_suite={
-            "keel": dict(batch_size=64, target_steps=300, min_epochs=5, max_epochs=100)
-        },
+        net=FULL_NET,
+        net_by_suite={"keel": FULL_KEEL_NET},
         sizing=FULL_SIZING,
         backbones={"cnn": TABLE5_CNN},
     ),
@@ -203,18 +202,9 @@ COMBINED = {
         experiments=defaults_experiments,
         seeds=1,
         jobs=2,
-        net=dict(
-            hidden_layer_sizes=(512, 512),
-            dropout=0.5,
-            max_epochs=10,
-            batch_size=128,
-            lr=1e-3,
-        ),
-        net_by_suite={
-            "defaults_keel": dict(
-                batch_size=64, target_steps=300, min_epochs=5, max_epochs=100
-            )
-        },
+        # The network and budget of ``full``: the defaults are chosen for it.
+        net=FULL_NET,
+        net_by_suite={"defaults_keel": FULL_KEEL_NET},
         closing=defaults_choice,
     ),
 }

@@ -7,7 +7,10 @@ measures, with Monte-Carlo dropout, how uncertain the network is about each
 class, and gives the most uncertain classes the largest margins. On imbalanced
 digits the rare classes are the uncertain ones. This example plots, per class,
 the training frequency, the measured class uncertainty and the margin it set,
-and the held-out recall next to the cross-entropy baseline.
+and the held-out recall next to the cross-entropy baseline. With its defaults
+the method also switches on balanced class weights after the warm-up, once the
+margins are set, and keeps those margins (``class_weight=None`` is the paper's
+method; see the user guide's "How it compares").
 
 The user guide's figure (:doc:`../user_guide/uncertainty_margin`) is made by
 ``docs/user_guide/examples/plot_uncertainty_margin.py``.

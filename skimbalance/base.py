@@ -230,7 +230,10 @@ TRAINING_OPTION_CONSTRAINTS = {
     "scoring": [None, str, callable],
     "warm_start": ["boolean"],
     "optimizer_params": [None, dict],
-    "prior_correction": [Interval(numbers.Real, 0, None, closed="left")],
+    "prior_correction": [
+        StrOptions({"auto"}),
+        Interval(numbers.Real, 0, None, closed="left"),
+    ],
 }
 
 #: The torch optimizer of each value of ``optimizer``.
@@ -621,7 +624,7 @@ class BaseDeepClassifier(ClassifierMixin, BaseEstimator):
             sw, np.take_along_axis(class_weights.T, y_enc, axis=0)
         )
         drw_table = None
-        if self.class_weight_start_epoch:  # deferred re-weighting (DRW)
+        if self._class_weight_start():  # deferred re-weighting (DRW)
             # Both factors scaled to their maximum (the split is scale-free in
             # each), so huge weights cannot overflow it.
             weight, drw_table = self._deferred_weights(
@@ -883,17 +886,21 @@ class BaseDeepClassifier(ClassifierMixin, BaseEstimator):
         ``epochs_done`` are the epochs of the network a warm start continues:
         the start epoch counts from the network's first epoch.
         """
+        start = self._class_weight_start()
         if self.class_weight is None:
             raise ValueError(
                 f"class_weight_start_epoch={self.class_weight_start_epoch} defers the "
                 "class weights, but class_weight=None gives none; set class_weight "
                 "(e.g. 'effective_number') or class_weight_start_epoch=None."
             )
-        if self.class_weight_start_epoch >= epochs_done + self.max_epochs:
+        # A start tied to the method's curriculum (the uncertainty margin's
+        # "warmup") is covered by that curriculum's own warning.
+        tied = isinstance(self.class_weight_start_epoch, str)
+        if start >= epochs_done + self.max_epochs and not tied:
             done = f" + {epochs_done} epochs continued" if epochs_done else ""
             warn_once(
                 self,
-                f"class_weight_start_epoch={self.class_weight_start_epoch} >= "
+                f"class_weight_start_epoch={start} >= "
                 f"max_epochs={self.max_epochs}{done}: the class weights never apply "
                 "in training.",
                 stacklevel=3,
@@ -914,7 +921,7 @@ class BaseDeepClassifier(ClassifierMixin, BaseEstimator):
         callbacks += list(self._build_callbacks(ctx))
         if ctx.deferred_class_weights is not None:
             drw = DeferredReweighting(
-                ctx.deferred_class_weights, self.class_weight_start_epoch
+                ctx.deferred_class_weights, self._class_weight_start()
             )
             callbacks.append(("deferred_reweighting", drw))
         train_split = None
@@ -1016,7 +1023,30 @@ class BaseDeepClassifier(ClassifierMixin, BaseEstimator):
         counts = np.asarray(self.class_counts_, dtype=np.float64)
         counts = np.maximum(counts.reshape(-1, counts.shape[-1]), 1.0)
         log_prior = np.log(counts) - np.log(counts.sum(axis=1, keepdims=True))
-        return float(self.prior_correction) * log_prior
+        return self._prior_tau() * log_prior
+
+    #: Training losses that already target the balanced error, after which
+    #: ``prior_correction="auto"`` corrects nothing.
+    _REBALANCING_LOSSES = ("logit_adjusted", "ldam")
+
+    def _class_weight_start(self):
+        """The epoch the class weights start at (``class_weight_start_epoch``
+        as an int; 0 or ``None``: from the start)."""
+        return self.class_weight_start_epoch or 0
+
+    def _prior_tau(self):
+        """The correction's ``tau``: ``prior_correction``, with ``"auto"``
+        resolved to 1 for a network trained under the training prior and to 0
+        when ``class_weight`` or a rebalancing ``loss`` already re-balanced its
+        training (no double correction)."""
+        tau = self.prior_correction
+        if isinstance(tau, str):  # "auto"
+            loss = getattr(self, "loss", None)
+            rebalanced = (
+                self.class_weight is not None or loss in self._REBALANCING_LOSSES
+            )
+            return 0.0 if rebalanced else 1.0
+        return float(tau)
 
     def _corrected_task_proba(self, X):
         """:meth:`_predict_task_proba` with the post-hoc prior correction.
@@ -1027,7 +1057,7 @@ class BaseDeepClassifier(ClassifierMixin, BaseEstimator):
         re-weighting of the posterior.
         """
         proba = self._predict_task_proba(X)
-        if not self.prior_correction:
+        if not self._prior_tau():
             return proba
         offsets = self._prior_offsets()
         # In log space, shifted by the row maximum: no underflow to 0 / 0.
@@ -1094,7 +1124,7 @@ class BaseDeepClassifier(ClassifierMixin, BaseEstimator):
         task, the difference of the two classes' scores, positive for the
         positive class (``(n,)`` or ``(n, T)``); else one column per class.
         """
-        if self.prior_correction:
+        if self._prior_tau():
             task_scores = task_scores - self._prior_offsets()
         if self.n_outputs_ > 1:
             return task_scores[:, :, 1] - task_scores[:, :, 0]

@@ -13,7 +13,15 @@ from skimbalance import (
     UncertaintyMarginClassifier,
 )
 
-SMALL = dict(hidden_layer_sizes=(16,), max_epochs=15, batch_size=32, random_state=0)
+SMALL = dict(
+    hidden_layer_sizes=(16,),
+    max_epochs=15,
+    batch_size=32,
+    random_state=0,
+    prior_correction=0.0,  # uncorrected unless a test sets it
+)
+#: SMALL with each estimator's own default correction.
+DEFAULT = {k: v for k, v in SMALL.items() if k != "prior_correction"}
 
 
 def imbalanced(n_classes=3, seed=0):
@@ -54,8 +62,8 @@ def test_scores_are_the_logits_minus_tau_log_prior():
 
 def test_zero_leaves_the_predictions_as_trained():
     X, X_test, y, _ = imbalanced(2)
-    plain = CrossEntropyClassifier(**SMALL).fit(X, y)
-    zero = CrossEntropyClassifier(**SMALL, prior_correction=0.0).fit(X, y)
+    plain = CrossEntropyClassifier(**DEFAULT).fit(X, y)
+    zero = CrossEntropyClassifier(**{**SMALL, "prior_correction": 0.0}).fit(X, y)
     np.testing.assert_array_equal(
         plain.predict_proba(X_test), zero.predict_proba(X_test)
     )
@@ -110,7 +118,7 @@ def test_mc_predictions_are_corrected_consistently():
 def test_negative_tau_is_rejected():
     X, _, y, _ = imbalanced(2)
     with pytest.raises(ValueError, match="prior_correction"):
-        CrossEntropyClassifier(**SMALL, prior_correction=-1.0).fit(X, y)
+        CrossEntropyClassifier(**{**SMALL, "prior_correction": -1.0}).fit(X, y)
 
 
 def test_clmle_scores_are_corrected_like_logits():
@@ -123,3 +131,56 @@ def test_clmle_scores_are_corrected_like_logits():
     np.testing.assert_allclose(clf.decision_function(X_test), expected, atol=1e-9)
     np.testing.assert_allclose(clf.predict_proba(X_test), softmax(expected), atol=1e-9)
     assert (clf.predict(X_test) == clf.classes_[expected.argmax(axis=1)]).all()
+
+
+@pytest.mark.parametrize("Estimator, extra", [(CRLClassifier, {})])
+def test_the_methods_default_targets_the_balanced_error(Estimator, extra):
+    # Issue 13: CRL's default is the paper's training with the post-hoc
+    # correction; prior_correction=0 is the paper's prediction. The baseline
+    # keeps plain cross-entropy's. (The other methods' defaults rebalance
+    # their training instead: tests/test_defaults.py.)
+    assert Estimator().get_params()["prior_correction"] == "auto"
+    assert CrossEntropyClassifier().get_params()["prior_correction"] == 0.0
+    X, X_test, y, y_test = imbalanced(3)
+    clf = Estimator(**DEFAULT, **extra).fit(X, y)
+    proba = clf.predict_proba(X_test)
+    default = balanced_accuracy_score(y_test, clf.predict(X_test))
+    np.testing.assert_array_equal(
+        clf.set_params(prior_correction=1.0).predict_proba(X_test), proba
+    )
+    paper = balanced_accuracy_score(
+        y_test, clf.set_params(prior_correction=0.0).predict(X_test)
+    )
+    assert default > paper, (default, paper)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"class_weight": "balanced"},
+        {"class_weight": {0: 1.0, 1: 2.0, 2: 4.0}},
+        {"loss": "logit_adjusted"},
+    ],
+)
+def test_auto_does_not_correct_a_training_that_was_rebalanced(params):
+    # No double correction: class weights or a logit-adjusted loss already
+    # move the decision toward the balanced error.
+    X, X_test, y, _ = imbalanced(3)
+    clf = CRLClassifier(**DEFAULT, **params).fit(X, y)
+    auto = clf.predict_proba(X_test)
+    clf.set_params(prior_correction=0.0)
+    np.testing.assert_array_equal(clf.predict_proba(X_test), auto)
+    np.testing.assert_array_equal(
+        clf.set_params(prior_correction="auto").decision_function(X_test),
+        clf.set_params(prior_correction=0.0).decision_function(X_test),
+    )
+
+
+def test_auto_is_accepted_by_the_baseline_and_bad_strings_are_not():
+    X, X_test, y, _ = imbalanced(3)
+    clf = CrossEntropyClassifier(**{**SMALL, "prior_correction": "auto"}).fit(X, y)
+    expected = clf.predict_proba(X_test)
+    clf.set_params(prior_correction=1.0)
+    np.testing.assert_array_equal(clf.predict_proba(X_test), expected)
+    with pytest.raises(ValueError, match="prior_correction"):
+        CrossEntropyClassifier(**{**SMALL, "prior_correction": "balanced"}).fit(X, y)

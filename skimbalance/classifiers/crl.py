@@ -14,9 +14,9 @@ from ..losses.cross_entropy import weighted_cross_entropy
 from .cross_entropy import (
     LOSS_PARAMETER_CONSTRAINTS,
     LOSS_PARAMETERS_DOC,
+    METHOD_TRAINING_OPTIONS_DOC,
     SHARED_ATTRIBUTES_DOC,
     SHARED_PARAMETERS_DOC,
-    TRAINING_OPTIONS_DOC,
     build_ce_criterion,
     build_ce_head,
 )
@@ -289,7 +289,7 @@ class CRLClassifier(BaseDeepClassifier):
         Instance-level mining: when fewer than ``k`` samples of an anchor's class
         are misclassified, complete its hard positives with the farthest
         correctly classified ones (``False``: misclassified ones only).
-{LOSS_PARAMETERS_DOC}{SHARED_PARAMETERS_DOC}{TRAINING_OPTIONS_DOC}
+{LOSS_PARAMETERS_DOC}{SHARED_PARAMETERS_DOC}{METHOD_TRAINING_OPTIONS_DOC}
     Attributes
     ----------
     minority_frequency_ : ndarray of shape (n_classes,) or (n_labels, 2)
@@ -397,7 +397,7 @@ class CRLClassifier(BaseDeepClassifier):
         scoring=None,
         warm_start=False,
         optimizer_params=None,
-        prior_correction=0.0,
+        prior_correction="auto",
         callbacks=None,
         device="auto",
         n_threads=None,

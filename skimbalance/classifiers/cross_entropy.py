@@ -161,7 +161,29 @@ SHARED_PARAMETERS_DOC = """
         0 is silent; 1 or more shows a progress bar per epoch and the training log.
 """
 
-TRAINING_OPTIONS_DOC = """
+
+def with_default(doc, name, spec, note):
+    """``doc`` with parameter ``name``'s type-and-default line replaced by
+    ``spec`` (what follows ``name : ``) and ``note`` appended to its entry.
+
+    For an estimator whose default differs from the shared docstring's.
+    """
+    lines = doc.split("\n")
+    start = next(i for i, line in enumerate(lines) if line.startswith(f"    {name} : "))
+    lines[start] = f"    {name} : {spec}"
+    end = start + 1
+    while end < len(lines) and (lines[end].startswith("        ") or not lines[end]):
+        if (
+            not lines[end]
+            and end + 1 < len(lines)
+            and not lines[end + 1].startswith("        ")
+        ):
+            break
+        end += 1
+    return "\n".join(lines[:end] + [line for line in note.split("\n")] + lines[end:])
+
+
+_OPTIONS_DOC = """
     scoring : str, callable or None, default=None
         What early stopping monitors on the validation set: ``None``, the
         validation loss; else a scikit-learn scorer name (e.g.
@@ -185,7 +207,10 @@ TRAINING_OPTIONS_DOC = """
         ``{"momentum": 0.0}``, ``{"nesterov": True}`` for SGD (whose momentum
         is 0.9 unless given here). An argument the optimizer does not take is
         a ValueError naming it.
-    prior_correction : float, default=0.0
+"""
+
+_PRIOR_CORRECTION_DOC = """\
+    prior_correction : {type}, default={default}
         Post-hoc prior correction ``tau`` (Menon et al., ICLR 2021, the
         post-hoc form of logit adjustment): at prediction, ``tau * log(prior)``
         is subtracted from every score, the prior being each class's share of
@@ -198,8 +223,33 @@ TRAINING_OPTIONS_DOC = """
         corrected logits) and ``decision_function``; training is untouched,
         so it can be tuned on a fitted model with ``set_params``. Do not
         combine it with ``loss="logit_adjusted"``, which already predicts
-        with prior-free logits, unless a stronger correction is wanted.
+        with prior-free logits, unless a stronger correction is wanted.{note}
 """
+
+#: The shared training options, ``prior_correction`` defaulting to 0 (the
+#: cross-entropy baseline, which stays the plain network).
+TRAINING_OPTIONS_DOC = _OPTIONS_DOC + _PRIOR_CORRECTION_DOC.format(
+    type='float or "auto"',
+    default="0.0",
+    note="""
+        ``"auto"`` is 1 unless ``class_weight`` or a rebalancing ``loss``
+        (``"logit_adjusted"``, ``"ldam"``) already re-balanced the training,
+        then 0: the methods' default.""",
+)
+
+#: The same for the three methods, whose default corrects the prior (issue 13).
+METHOD_TRAINING_OPTIONS_DOC = _OPTIONS_DOC + _PRIOR_CORRECTION_DOC.format(
+    type='float or "auto"',
+    default='"auto"',
+    note="""
+        The default, ``"auto"``, is this method's recommended setting for
+        imbalanced data (chosen on the KEEL suite and the feature sets; see
+        the user guide, "How it compares"): ``tau = 1``, the paper's training
+        with the prediction corrected toward the balanced error, unless
+        ``class_weight`` (or a rebalancing ``loss``) already re-balanced the
+        training, then ``tau = 0`` (no double correction).
+        ``prior_correction=0`` is the paper's method as published.""",
+)
 
 SHARED_ATTRIBUTES_DOC = """
     classes_ : ndarray of shape (n_classes,)

@@ -28,6 +28,7 @@ from .cross_entropy import (
     SHARED_ATTRIBUTES_DOC,
     SHARED_PARAMETERS_DOC,
     TRAINING_OPTIONS_DOC,
+    with_default,
 )
 
 # Cached per-sample MC statistics stay on the training device below this size.
@@ -427,6 +428,27 @@ class UncertaintySchedule(Callback):
         net.criterion_.feature_var = None
 
 
+_UM_SHARED_PARAMETERS_DOC = with_default(
+    with_default(
+        SHARED_PARAMETERS_DOC,
+        "class_weight",
+        'dict, list of dict, {"balanced", "effective_number"} or None, '
+        'default="balanced"',
+        """        The default, ``"balanced"`` (deferred to the end of the warm-up by
+        ``class_weight_start_epoch="warmup"``, the margins then frozen by
+        ``freeze_margins="auto"``), is this method's recommended setting for
+        imbalanced data, chosen on the KEEL suite and the feature sets (see the
+        user guide, "How it compares"). ``class_weight=None`` is the paper's
+        method as published.""",
+    ),
+    "class_weight_start_epoch",
+    'int, "warmup" or None, default="warmup"',
+    """        ``"warmup"``: at ``warmup_epochs``, when the margins start, so that
+        the margins are estimated on the unweighted network (0 when
+        ``class_weight`` is None).""",
+)
+
+
 class UncertaintyMarginClassifier(BaseDeepClassifier):
     __doc__ = f"""Uncertainty-driven max-margin network (Khan et al., CVPR 2019).
 
@@ -471,7 +493,7 @@ default="large_margin"
         ``2/3`` of the most uncertain get ``m >= 2``); ``"linear"``,
         ``m = 1 + round((M - 1) u / max u)``; ``"rank"``, ``M`` bands of
         about equal size by rank of uncertainty.
-    freeze_margins : bool, default=False
+    freeze_margins : bool or "auto", default="auto"
         If True, the class margins are estimated once, at the end of the
         warm-up, and kept to the end of training (the refreshes then update
         the sample-level feature moments only). With
@@ -479,7 +501,8 @@ default="large_margin"
         estimated on the unweighted network, before the class weights start:
         the combination that keeps the margins on the rare classes with
         ``class_weight`` (re-weighting flattens the class uncertainties, see
-        the user guide).
+        the user guide). ``"auto"`` (the default) freezes them when
+        ``class_weight`` is set and refreshes them (the paper) when it is not.
     margin_source : {{"uncertainty", "fixed"}}, default="uncertainty"
         Where the class margins come from once the warm-up ends:
         ``"uncertainty"`` is the method (each class's margin from its
@@ -533,7 +556,7 @@ default="large_margin"
         row's prediction is repeatable and the same whatever rows it is
         predicted with, in whatever order or batch (identical rows get
         identical masks).
-{SHARED_PARAMETERS_DOC}{TRAINING_OPTIONS_DOC}
+{_UM_SHARED_PARAMETERS_DOC}{TRAINING_OPTIONS_DOC}
     Attributes
     ----------
     class_uncertainty_ : ndarray of shape (n_classes,) or (n_labels, 2)
@@ -570,8 +593,8 @@ default="large_margin"
     >>> from skimbalance import UncertaintyMarginClassifier
     >>> X, y = load_digits(return_X_y=True)
     >>> clf = UncertaintyMarginClassifier(
-    ...     hidden_layer_sizes=(64,), max_epochs=8, warmup_epochs=2,
-    ...     sample_level_epochs=3, uncertainty_interval=2, lr=1e-2,
+    ...     hidden_layer_sizes=(64,), max_epochs=8, warmup_epochs=4,
+    ...     sample_level_epochs=2, uncertainty_interval=2, lr=1e-2,
     ...     random_state=0)
     >>> clf.fit(X / 16, y).score(X / 16, y) > 0.9
     True
@@ -592,7 +615,12 @@ default="large_margin"
         "max_margin": [Interval(numbers.Integral, 1, None, closed="left")],
         "margin_source": [StrOptions({"uncertainty", "fixed"})],
         "margin_map": [StrOptions(set(MARGIN_MAPS))],
-        "freeze_margins": ["boolean"],
+        "freeze_margins": ["boolean", StrOptions({"auto"})],
+        "class_weight_start_epoch": [
+            None,
+            Interval(numbers.Integral, 0, None, closed="left"),
+            StrOptions({"warmup"}),
+        ],
         "n_mc_samples": [Interval(numbers.Integral, 1, None, closed="left")],
         "uncertainty_interval": [Interval(numbers.Integral, 1, None, closed="left")],
         "warmup_epochs": [Interval(numbers.Integral, 0, None, closed="left")],
@@ -612,7 +640,7 @@ default="large_margin"
         max_margin=3,
         margin_source="uncertainty",
         margin_map="ratio",
-        freeze_margins=False,
+        freeze_margins="auto",
         n_mc_samples=10,
         uncertainty_interval=5,
         warmup_epochs=10,
@@ -633,9 +661,9 @@ default="large_margin"
         lr=1e-3,
         weight_decay=0.0,
         optimizer="adam",
-        class_weight=None,
+        class_weight="balanced",
         effective_number_beta=0.999,
-        class_weight_start_epoch=None,
+        class_weight_start_epoch="warmup",
         early_stopping=False,
         validation_fraction=0.1,
         n_iter_no_change=5,
@@ -693,6 +721,20 @@ default="large_margin"
         )
 
     # ---------------------------------------------------------------- hooks
+    def _class_weight_start(self):
+        """``"warmup"``: the class weights start when the margins do, at
+        ``warmup_epochs`` (no weights: nothing to defer)."""
+        if self.class_weight_start_epoch == "warmup":
+            return int(self.warmup_epochs) if self.class_weight is not None else 0
+        return super()._class_weight_start()
+
+    def _freeze_margins(self):
+        """``"auto"``: freeze the margins when class weights are used, so that
+        they stay those of the network before the weights (see the user guide)."""
+        if self.freeze_margins == "auto":
+            return self.class_weight is not None
+        return bool(self.freeze_margins)
+
     def _build_module(self, ctx):
         backbone, width = self._build_backbone(ctx)
         module = MultiTaskNet(
@@ -762,7 +804,7 @@ default="large_margin"
             batch_size=self._mc_batch_size(),
             margin_source=self.margin_source,
             margin_map=self.margin_map,
-            freeze_margins=self.freeze_margins,
+            freeze_margins=self._freeze_margins(),
             softmax_weight_start=(
                 None
                 if self.softmax_weight_start is None

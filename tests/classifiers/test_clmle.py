@@ -22,6 +22,9 @@ from skimbalance.classifiers.clmle import (
 )
 
 FAST = dict(
+    # The paper's method: these tests check the method itself (the default is
+    # class-weighted; tests/test_defaults.py).
+    class_weight=None,
     hidden_layer_sizes=(32,),
     embedding_dim=8,
     max_epochs=6,
@@ -189,7 +192,7 @@ def test_class_weight_shifts_the_decision():
     X, y = _imbalanced_blobs(6)
     params = {**FAST, "n_neighbor_clusters": 50}
     plain = CLMLEClassifier(**params, random_state=0).fit(X, y)
-    heavy = CLMLEClassifier(**params, class_weight={"rare": 1e6}, random_state=0)
+    heavy = CLMLEClassifier(**{**params, "class_weight": {"rare": 1e6}}, random_state=0)
     heavy.fit(X, y)
     # the weighted score is the rule's ratio r_c times w_c ** (1 / scale)
     emb = heavy._embedding(np.asarray(X, dtype=np.float32))
@@ -201,7 +204,7 @@ def test_class_weight_shifts_the_decision():
     assert weights[rare] > weights.max() / 2 and weights[rare] > 1
     assert (plain.predict(X) == "rare").mean() < 0.2
     # with scale=1 the shift is the full weight: "rare" is picked everywhere
-    full = CLMLEClassifier(**params, scale=1.0, class_weight={"rare": 1e6})
+    full = CLMLEClassifier(**{**params, "class_weight": {"rare": 1e6}}, scale=1.0)
     full.set_params(random_state=0).fit(X, y)
     assert (full.predict(X) == "rare").mean() > 0.9
 
@@ -326,7 +329,8 @@ def test_scores_agree_with_the_k_nearest_cluster_rule(n_neighbors):
     # multi-class, with string labels and a class_weight shift
     X, y = _imbalanced_blobs(11)
     for cw in (None, {"rare": 5.0}) if n_neighbors == 2 else (None,):
-        clf = CLMLEClassifier(**params, class_weight=cw, random_state=0).fit(X, y)
+        clf = CLMLEClassifier(**{**params, "class_weight": cw}, random_state=0)
+        clf.fit(X, y)
         _, _, dec = _assert_scores_consistent(clf, X)
         # Eq. 10 itself decides (the raw ratio with its -inf / +inf; the small
         # class-weight shift moves no class past an infinite ratio on this data)

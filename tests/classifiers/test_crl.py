@@ -8,6 +8,9 @@ from sklearn.utils._param_validation import InvalidParameterError
 from skimbalance import CRLClassifier, CrossEntropyClassifier
 
 FAST = dict(
+    # The paper's prediction: these tests check the method itself (the default
+    # also corrects the training prior; tests/test_prior_correction.py).
+    prior_correction=0.0,
     hidden_layer_sizes=(16,),
     embedding_dim=8,
     max_epochs=5,

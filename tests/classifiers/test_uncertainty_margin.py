@@ -12,6 +12,10 @@ from skimbalance.losses.large_margin import MARGIN_TYPES
 from skimbalance.uncertainty.class_margins import uncertainty_margins
 
 FAST = dict(
+    # The paper's method: these tests check the method itself (the default
+    # defers balanced class weights and freezes the margins; tests/test_defaults.py).
+    prior_correction=0.0,
+    class_weight=None,
     hidden_layer_sizes=(32,),
     embedding_dim=8,
     max_epochs=8,
@@ -314,8 +318,7 @@ def test_balanced_weights_deferred_past_frozen_margins_keep_them_on_the_rare_cla
     X, y = _imbalanced_blobs(seed)
     params = {**FAST, "max_epochs": 10}
     clf = UncertaintyMarginClassifier(
-        **params,
-        class_weight="balanced",
+        **{**params, "class_weight": "balanced"},
         class_weight_start_epoch=params["warmup_epochs"],
         freeze_margins=True,
         random_state=seed,
@@ -334,6 +337,10 @@ def test_balanced_weights_deferred_past_frozen_margins_keep_them_on_the_rare_cla
     assert on == [False] * params["warmup_epochs"] + [True] * (
         params["max_epochs"] - params["warmup_epochs"]
     )
+    # This recipe is the default (issue 13): the same fit, bit for bit.
+    defaults = {k: v for k, v in params.items() if k != "class_weight"}
+    default = UncertaintyMarginClassifier(**defaults, random_state=seed).fit(X, y)
+    np.testing.assert_array_equal(default.predict_proba(X), clf.predict_proba(X))
 
 
 def test_frozen_margins_ignore_later_refreshes_but_update_uncertainty():

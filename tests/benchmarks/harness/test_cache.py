@@ -2,8 +2,8 @@
 interruptions (issue 17, item 8)."""
 
 import json
-import os
 import signal
+import time
 import warnings
 
 import numpy as np
@@ -175,9 +175,13 @@ def test_an_interrupted_invocation_is_in_the_provenance_line(tmp_path, monkeypat
 def swallowing_interrupt():
     """What skorch's ``fit`` does with Ctrl-C: training stops, fit returns."""
     try:
-        os.kill(os.getpid(), signal.SIGINT)
-        for _ in range(1000):  # the handler runs at the next bytecode boundary
-            pass
+        # Raised in this thread (os.kill may hand it to another one, which on a
+        # loaded machine sets the flag late); the handler then runs in the main
+        # thread at the next bytecode boundary. Wait for it, a few seconds at most.
+        signal.raise_signal(signal.SIGINT)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            time.sleep(0.001)
     except KeyboardInterrupt:
         pass
 
