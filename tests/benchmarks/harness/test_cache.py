@@ -206,7 +206,19 @@ def test_skorch_swallows_keyboard_interrupt():
     assert len(net.history) == 1
 
 
-def test_an_interrupt_swallowed_by_the_fit_is_not_cached(tmp_path, monkeypatch):
+@pytest.fixture
+def interactive_sigint():
+    """SIGINT as an interactive shell gives it: a process started in the
+    background (``nohup``, ``cmd &``) inherits it ignored, and an ignored
+    signal interrupts nothing, so the runner then rightly watches for none."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
+def test_an_interrupt_swallowed_by_the_fit_is_not_cached(
+    tmp_path, monkeypatch, interactive_sigint
+):
     scripted_rows(monkeypatch, {2: swallowing_interrupt})
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # no handler left behind either
