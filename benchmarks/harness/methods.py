@@ -295,6 +295,45 @@ PROBES = {
 }
 
 
+def _with_net(factory, epochs=1.0, **net_changes):
+    """``factory`` with its network settings changed: the epochs (already
+    resolved from the suite's step budget) scaled by ``epochs``, and any
+    setting in ``net_changes`` replaced."""
+
+    def varied(random_state, **net):
+        net = dict(net, **net_changes)
+        if epochs != 1.0:
+            net["max_epochs"] = max(1, round(epochs * net.get("max_epochs", 30)))
+        return factory(random_state, **net)
+
+    return varied
+
+
+#: The settings around the defaults that the ``sensitivity`` profile varies
+#: (issue 13: is a method's gap to the cost-sensitive network one of training
+#: length or of the network's size rather than of the method?), by the tag of
+#: their rows: ``"<row> [<tag>]"``.
+SENSITIVITY_SETTINGS = {
+    "half the updates": dict(epochs=0.5),
+    "twice the updates": dict(epochs=2.0),
+    "narrow network": dict(hidden_layer_sizes=(128, 128)),
+}
+#: The rows the ``sensitivity`` profile varies: the cost-sensitive network
+#: (the reference of each setting) and the three methods at their defaults.
+SENSITIVITY_BASES = ("CE (cost-sensitive)", "CRL(I)", "CLMLE", "Uncertainty margin")
+SENSITIVITY = {
+    f"{row} [{tag}]": _with_net({**BASELINES, **METHODS}[row], **changes)
+    for row in SENSITIVITY_BASES
+    for tag, changes in SENSITIVITY_SETTINGS.items()
+}
+
+
+def sensitivity_rows():
+    """Rows of the ``sensitivity`` profile: each base row at the defaults and
+    under every setting of :data:`SENSITIVITY_SETTINGS`."""
+    return (*SENSITIVITY_BASES, *SENSITIVITY)
+
+
 def defaults_rows():
     """Rows of the ``defaults`` profile: the references, every candidate, and
     the balanced probes."""
@@ -303,8 +342,8 @@ def defaults_rows():
 
 def all_rows():
     """Baselines first, then the methods, in table order, then the candidates
-    of the ``defaults`` profile."""
-    return {**BASELINES, **METHODS, **CANDIDATES, **PROBES}
+    of the ``defaults`` profile and the rows of the ``sensitivity`` profile."""
+    return {**BASELINES, **METHODS, **CANDIDATES, **PROBES, **SENSITIVITY}
 
 
 def make_row(name, random_state, **net):

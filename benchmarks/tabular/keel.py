@@ -21,6 +21,15 @@ from skimbalance.datasets import fetch_keel, power_law_class_sizes
 from ..harness.experiments import CVExperiment
 from ..harness.methods import tabular_rows
 
+#: The network budget of the KEEL suite in ``full`` (and in the profiles that
+#: choose or probe its defaults): 300 mini-batch updates of 64 whatever the
+#: set's size, at least 5 and at most 100 epochs.
+KEEL_NET = dict(batch_size=64, target_steps=300, min_epochs=5, max_epochs=100)
+#: The shuffle of the first CV repeat of the profiles that choose or probe
+#: settings (``defaults``, ``sensitivity``): other folds than ``full``'s
+#: (seeds 0, 1, ...), which reports.
+SELECTION_FIRST_SEED = 100
+
 #: Binary KEEL sets, by increasing imbalance ratio (in brackets).
 KEEL_BINARY = (
     "glass1",  # 1.8
