@@ -77,11 +77,6 @@ def full_experiments():
     return [*feature_experiments(), *keel_experiments()]
 
 
-#: The shuffle of the first CV repeat of the ``defaults`` profile: other folds
-#: than the ``full`` profile's (seeds 0, 1, ...), which reports.
-DEFAULTS_FIRST_SEED = SELECTION_FIRST_SEED
-
-
 def defaults_experiments():
     """The KEEL suite on other folds than ``full``'s, then Table 5 on the
     features scored on a validation split of the training set (the test sets
@@ -89,7 +84,7 @@ def defaults_experiments():
     rows = defaults_rows()
     return [
         *keel_experiments(
-            rows=rows, first_seed=DEFAULTS_FIRST_SEED, suite="defaults_keel"
+            rows=rows, first_seed=SELECTION_FIRST_SEED, suite="defaults_keel"
         ),
         *feature_experiments(rows=rows, split="validation", suite="defaults_features"),
     ]
@@ -152,12 +147,12 @@ hours on the 2 cores. Every training set is used whole: fewer seeds and
 epochs, not less data. A GPU (``--device cuda``) makes the networks and the
 features faster; the samplers and the SVM stay on the CPU."""
 
-#: The network settings of ``full`` (see :data:`FULL_SIZING`), and of its KEEL
-#: suite; the ``defaults`` profile uses the same.
+#: The network settings of ``full`` (see :data:`FULL_SIZING`; its KEEL suite
+#: adds :data:`benchmarks.tabular.keel.KEEL_NET`); the ``defaults`` profile
+#: uses the same.
 FULL_NET = dict(
     hidden_layer_sizes=(512, 512), dropout=0.5, max_epochs=10, batch_size=128, lr=1e-3
 )
-FULL_KEEL_NET = KEEL_NET
 
 #: The profiles that combine two wings (defined here, at the top).
 COMBINED = {
@@ -192,7 +187,7 @@ COMBINED = {
         seeds=2,
         jobs=2,
         net=FULL_NET,
-        net_by_suite={"keel": FULL_KEEL_NET},
+        net_by_suite={"keel": KEEL_NET},
         sizing=FULL_SIZING,
         backbones={"cnn": TABLE5_CNN},
     ),
@@ -210,7 +205,7 @@ COMBINED = {
         jobs=2,
         # The network and budget of ``full``: the defaults are chosen for it.
         net=FULL_NET,
-        net_by_suite={"defaults_keel": FULL_KEEL_NET},
+        net_by_suite={"defaults_keel": KEEL_NET},
         closing=defaults_choice,
     ),
 }

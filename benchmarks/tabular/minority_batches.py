@@ -28,34 +28,18 @@ folder, default ``benchmarks/results/crl_minority_batches``); it writes
 
 import argparse
 import csv
-import math
 from pathlib import Path
 
 import numpy as np
 from scipy.stats import hypergeom
-from sklearn.model_selection import StratifiedKFold
 from sklearn.preprocessing import StandardScaler
 
 from skimbalance import CRLClassifier
 
 from ..harness.files import write_text
 from ..harness.report import markdown_table
-from ..harness.runner import RESULTS
-from .keel import KEEL_BINARY, KEEL_MULTICLASS, KEEL_NET, load_keel
-
-
-def first_training_fold(y, seed=0):
-    """Indices of the first training fold of ``full``'s 5-fold CV."""
-    folds = StratifiedKFold(n_splits=5, shuffle=True, random_state=seed)
-    train, _ = next(folds.split(np.zeros(len(y)), y))
-    return train
-
-
-def epochs_for(n_train, net=KEEL_NET):
-    """The epochs of ``full``'s step budget for ``n_train`` training rows."""
-    per_epoch = max(1, math.ceil(n_train / net["batch_size"]))
-    return int(min(net["max_epochs"], max(net["min_epochs"], math.ceil(
-        net["target_steps"] / per_epoch))))  # fmt: skip
+from ..harness.runner import RESULTS, resolve_epochs
+from .keel import KEEL_BINARY, KEEL_MULTICLASS, KEEL_NET, keel_experiments
 
 
 def expected_participation(n_train, n_class, batch_size):
@@ -76,31 +60,31 @@ def expected_participation(n_train, n_class, batch_size):
     return float(hypergeom(n_train, n_class, batch).sf(1))
 
 
-def measure(name, random_state=0):
-    """One KEEL set: its smallest class, measured and expected participation."""
-    X, y = load_keel(name)
-    train = first_training_fold(y)
-    X_train = StandardScaler().fit_transform(X[train])
-    y_train = y[train]
+def measure(experiment, random_state=0):
+    """One KEEL experiment of ``full``: its smallest class on the first
+    training fold, measured and expected participation."""
+    _, X_train, y_train, _, _ = next(experiment.splits(0))
+    X_train = StandardScaler().fit_transform(X_train)
     classes, counts = np.unique(y_train, return_counts=True)
     n_train = len(y_train)
+    net = resolve_epochs(KEEL_NET, n_train)
     clf = CRLClassifier(
         hidden_layer_sizes=(512, 512),
         dropout=0.5,
-        batch_size=KEEL_NET["batch_size"],
-        max_epochs=epochs_for(n_train),
+        batch_size=net["batch_size"],
+        max_epochs=net["max_epochs"],
         random_state=random_state,
     ).fit(X_train, y_train)
     smallest = int(np.argmin(counts))
     measured = np.asarray(clf.minority_frequency_, dtype=float).ravel()
     return {
-        "data set": name,
+        "data set": experiment.name,
         "n_train": n_train,
         "classes": len(classes),
         "smallest class": int(counts[smallest]),
         "imbalance ratio": float(counts.max() / counts.min()),
         "expected": expected_participation(
-            n_train, int(counts[smallest]), KEEL_NET["batch_size"]
+            n_train, int(counts[smallest]), net["batch_size"]
         ),
         "measured": float(measured[smallest]),
     }
@@ -147,9 +131,10 @@ def main(argv=None):
     parser.add_argument("--out", type=Path, default=RESULTS / "crl_minority_batches")
     parser.add_argument("--sets", nargs="+", default=[*KEEL_BINARY, *KEEL_MULTICLASS])
     args = parser.parse_args(argv)
+    experiments = {e.name: e for e in keel_experiments()}
     rows = []
     for name in args.sets:
-        rows.append(measure(name))
+        rows.append(measure(experiments[name]))
         r = rows[-1]
         print(
             f"{name:>28}  smallest {r['smallest class']:>4}  expected "
