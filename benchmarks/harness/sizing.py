@@ -134,11 +134,18 @@ def training_updates(net):
 
 
 def subsample(X, y, n, seed=0):
-    """A stratified subsample of ``n`` rows (all rows when there are fewer)."""
+    """A stratified subsample of ``n`` rows (all rows when there are fewer).
+
+    A 2-D ``y`` (a multi-label indicator matrix) is subsampled without
+    stratification: its label combinations are too many and too rare to
+    stratify on.
+    """
     if n >= len(y):
         return X, y
-    _, counts = np.unique(y, return_counts=True)
-    stratify = y if counts.min() >= 2 else None
+    stratify = None
+    if np.ndim(y) == 1:
+        _, counts = np.unique(y, return_counts=True)
+        stratify = y if counts.min() >= 2 else None
     X_sub, _, y_sub, _ = train_test_split(
         X, y, train_size=n, stratify=stratify, random_state=seed
     )

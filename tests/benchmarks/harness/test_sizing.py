@@ -1,5 +1,6 @@
 """The sizing helper (``--size``): its arithmetic, and a quick run on tiny images."""
 
+import numpy as np
 import pytest
 
 from benchmarks import __main__ as cli
@@ -123,3 +124,27 @@ def test_size_option_measures_instead_of_running(
     out = capsys.readouterr().out
     assert "## Sizing of `table5_cnn`" in out and "| mnist | CE |" in out
     assert not list(tmp_path.iterdir())  # nothing ran, nothing written
+
+
+def test_subsample_of_a_multi_label_target():
+    # A multi-label indicator matrix (the attributes profile's yeast) has label
+    # combinations seen once; stratifying on them raised inside scikit-learn.
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 3))
+    Y = (rng.random((200, 14)) < 0.3).astype(int)
+    X_sub, Y_sub = sizing.subsample(X, Y, 50)
+    assert X_sub.shape == (50, 3) and Y_sub.shape == (50, 14)
+    # the rows are rows of the input, kept together
+    rows = {tuple(x) for x in X}
+    assert all(tuple(x) in rows for x in X_sub)
+    index = {tuple(x): i for i, x in enumerate(X)}
+    assert all(
+        (Y[index[tuple(x)]] == y).all() for x, y in zip(X_sub, Y_sub, strict=True)
+    )
+
+
+def test_subsample_stays_stratified_for_single_label_targets():
+    y = np.array([0] * 180 + [1] * 20)
+    X = np.arange(200.0)[:, None]
+    _, y_sub = sizing.subsample(X, y, 50)
+    assert np.bincount(y_sub).tolist() == [45, 5]
