@@ -52,6 +52,9 @@ def test_rows_build_the_intended_estimators():
         assert params["cost_sensitive"] is cost
         assert params["random_state"] == 4 and params["max_epochs"] == 7
         assert params["dropout"] == 0.3 and params["n_neighbor_clusters"] == 2
+        # The paper's method: no class weights (the library's default has
+        # them, and they would leave "no cost-sensitive learning" weighted).
+        assert params["class_weight"] is None
     pipe = make_row("instance-wise kNN", 4, **net)
     assert type(pipe.steps[0][1]).__name__ == "StandardScaler"
     knn = _final(pipe)
@@ -61,6 +64,7 @@ def test_rows_build_the_intended_estimators():
     assert params["weights"] == "uniform"
     assert params["clmle__cluster_sampling"] == "hardest"
     assert params["clmle__cost_sensitive"] is True
+    assert params["clmle__class_weight"] is None
     assert params["clmle__random_state"] == 4 and params["clmle__max_epochs"] == 7
     assert list(ROWS) == list(HUANG2019_TABLE7)
 

@@ -72,12 +72,15 @@ def test_stage_rows_build_the_intended_estimators():
             assert params["sample_level_epochs"] == sample
             assert params["margin_type"] == "large_margin"
             assert params["max_margin"] == 3 and params["random_state"] == 2
+            # The paper's setting: no class weights, so the margins refresh.
+            assert params["class_weight"] is None
 
 
 def test_type_rows_build_the_intended_estimators():
     net = dict(max_epochs=12, dropout=0.5, device="cpu", n_threads=1)
     softmax = _final(make_row("softmax", 0, **net)).get_params()
     assert softmax["warmup_epochs"] == 12 and softmax["sample_level_epochs"] == 0
+    assert softmax["class_weight"] is None
     assert set(TYPE_ROWS) == {"softmax"} | {
         type_row_name(mt, v) for mt in MARGIN_SETTINGS for v in ("fixed", "uncertainty")
     }
@@ -91,6 +94,7 @@ def test_type_rows_build_the_intended_estimators():
             assert params["margin_source"] == variant
             assert params["warmup_epochs"] == 4 and params["sample_level_epochs"] == 0
             assert params["scale"] == 30.0 and params["dropout"] == 0.5
+            assert params["class_weight"] is None
     assert set(KHAN2019_TABLE7) == {"softmax", *MARGIN_SETTINGS}
 
 
