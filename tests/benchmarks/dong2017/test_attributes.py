@@ -265,6 +265,16 @@ def test_profile_covers_the_issue():
     assert exp.rows == attributes.ATTRIBUTE_ROWS
     issue = {"CE", "Over-sampling + CE", "Down-sampling + CE", "CE (cost-sensitive)"}
     assert issue | {"CRL(C)", "CRL(I)", "CLMLE", "Uncertainty margin"} <= set(exp.rows)
+    # The papers' methods as published beside the defaults (issue 19).
+    paper = {
+        "CRL(I) (paper)": ("prior_correction", 0.0),
+        "CLMLE (paper)": ("class_weight", None),
+        "Uncertainty margin (paper)": ("class_weight", None),
+    }
+    for row, (name, value) in paper.items():
+        assert row in exp.rows
+        params = attributes.make_row(row, 0, max_epochs=3).steps[-1][1].get_params()
+        assert params[name] == value
     assert (exp.name, exp.kind, exp.n_splits, exp.suite) == (
         "yeast",
         "cv",
