@@ -75,6 +75,7 @@ from ..harness.ablation_report import (
 )
 from ..harness.data.protocols import PowerLawFeatures
 from ..harness.experiments import HoldoutExperiment
+from ..harness.methods import METHODS
 from ..harness.profile import Profile
 from ..harness.report import markdown_table
 
@@ -169,13 +170,13 @@ class CLMLEEmbeddingKNN(ClassifierMixin, BaseEstimator):
 
 
 def _clmle(random_state, **net):
-    """CLMLE as Huang et al. ablate it: the paper's method, without the class
-    weights of the library's default (``class_weight=None``, the setting
-    these runs had before the default became ``"balanced"``), so that a row
-    differs from ``CLMLE`` by the removed component alone (with the default's
-    class weights, ``cost_sensitive=False`` would leave a class-weighted loss
-    and ablate nothing)."""
-    return CLMLEClassifier(class_weight=None, random_state=random_state, **net)
+    """CLMLE as Huang et al. ablate it: the harness's ``CLMLE (paper)`` row
+    (``class_weight=None``, the setting these runs had before the library's
+    default became ``"balanced"``), so that a row differs from ``CLMLE`` by
+    the removed component alone (with the default's class weights,
+    ``cost_sensitive=False`` would leave a class-weighted loss and ablate
+    nothing)."""
+    return METHODS["CLMLE (paper)"](random_state, **net)
 
 
 #: Row name -> factory ``(random_state, **net) -> estimator`` (scaler added by
