@@ -219,6 +219,38 @@ def test_reporter_cells_are_mean_and_std_over_seeds(tmp_path):
     assert len(figures) == 1 and figures[0].is_file()
 
 
+def test_paper_numbers_go_under_the_paper_setting_when_it_ran(tmp_path):
+    """Huang et al.'s numbers are for their methods as published: printed under
+    the ``(paper)`` row where it ran, under the library's default otherwise."""
+
+    def paper_line_follows(text, label):
+        lines = text.splitlines()
+        at = next(i for i, line in enumerate(lines) if line.startswith(f"| {label} |"))
+        return 'the paper\'s "CLMLE"' in lines[at + 1]
+
+    both = table8_experiments(
+        {"mnist": None},
+        gammas=(0.5,),
+        rows=("CLMLE", "CLMLE (paper)"),
+        balanced_rows=(),
+    )
+    records = [
+        _record("mnist_g0.5", row, seed, 0.7)
+        for row in ("CLMLE", "CLMLE (paper)")
+        for seed in (0, 1)
+    ]
+    text, _ = report_table8(records, both, tmp_path, {e.name: 2 for e in both})
+    assert paper_line_follows(text, "CLMLE, the paper's setting")
+    assert not paper_line_follows(text, "CLMLE")
+    default_only = table8_experiments(
+        {"mnist": None}, gammas=(0.5,), rows=("CLMLE",), balanced_rows=()
+    )
+    text, _ = report_table8(
+        records[:2], default_only, tmp_path, {e.name: 2 for e in default_only}
+    )
+    assert paper_line_follows(text, "CLMLE")
+
+
 def test_profiles_cover_the_issue():
     profile = PROFILES["table8"]
     experiments = profile.experiments()  # built lazily: no data loaded
@@ -240,6 +272,10 @@ def test_profiles_cover_the_issue():
         "CE (focal)",
         "CE (class-balanced)",
         "CE (class-balanced focal)",
+        "CRL(I) (logit-adjusted)",
+        "CRL(I) (paper)",
+        "CLMLE (paper)",
+        "Uncertainty margin (paper)",
     } == set(ROWS)
     assert all(
         e.rows == BALANCED_ROWS
