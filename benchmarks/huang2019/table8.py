@@ -688,6 +688,12 @@ seed at a time). Hence 20 epochs (the uncertainty-margin curriculum gets 6 /
 ``full`` took 1.18 times its estimate (two runs in parallel share the memory
 bandwidth), so about 51 min, plus seconds to read the cached features.
 
+With the six long-tail rows (issue 14), CRL with a logit-adjusted CE term and
+the three methods as published (issue 19) the table has 15 power-law rows
+and 2 balanced ones, 272 runs: the re-run of 2026-12-07 took 78 min of wall
+time on 2 free cores (fits of 24 to 30 s for the CE-like rows and CLMLE, 44 s
+for the uncertainty margin, 79 s for Triplet+, averaged over the columns).
+
 The ``cnn`` variant (``--backbone cnn``) is sized in
 :data:`TABLE8_CNN_SIZING`."""
 
