@@ -731,7 +731,8 @@ instead of 11), the same measurements give per seed about 3,800 CPU-s (ten
 CE-like rows 55 / 28 s a fit at 15 epochs, CLMLE and the uncertainty margin
 twice each, Triplet+, the balanced baselines), 37 min of wall time on 2
 workers with the x 1.18: 3 seeds would take 112 min, over the 90 a profile
-may take, so the variant runs **2 seeds** (74 min projected)."""
+may take, so the variant runs **2 seeds** (74 min projected; the run of
+2026-12-07 took 65 min on 2 free cores of the fast host)."""
 
 #: The ``--scale gpu`` setting of the ``cnn`` variant.
 TABLE8_CNN_GPU_SIZING = """\
