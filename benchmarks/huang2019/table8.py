@@ -740,14 +740,14 @@ For a GPU (``--scale gpu --device cuda``), not measured here (no GPU was
 lent to the session that sized it): the CNN of
 :data:`benchmarks.harness.end_to_end.GPU_CNN` (conv 32, 64 and 128 with
 batch normalisation, 5.5 times the CPU CNN's multiply-adds), 30 epochs and 5
-seeds, 4 runs in parallel: 5,806 updates a seed and epoch (10 rows x 402
-batches of the four power-law sets, Triplet+ 982 on its over-sampled ones,
-the two balanced baselines 804), 871,000 in all; at the 5 to 10 ms an update
-of a small network through skorch on a GPU (``full``'s feature runs: 9.7 ms
-on an H100; the training data now stay on the GPU) 75 to 145 min in one
-process, a quarter to a half of that with 4 in parallel. Measure first:
-``python -m benchmarks table8 --backbone cnn --scale gpu --device cuda
---size``."""
+seeds, 4 runs in parallel: 7,414 updates a seed and epoch (14 of the 17
+rows x 402 batches of the four power-law sets, Triplet+ 982 on its
+over-sampled ones, the two balanced baselines 804), 1,112,000 in all; at the
+5 to 10 ms an update of a small network through skorch on a GPU (``full``'s
+feature runs: 9.7 ms on an H100; the training data now stay on the GPU) 93
+to 185 min in one process, a quarter to a half of that with 4 in parallel.
+Measure first: ``python -m benchmarks table8 --backbone cnn --scale gpu
+--device cuda --size``."""
 
 NET = dict(hidden_layer_sizes=(512, 512), dropout=0.5, batch_size=128, lr=1e-3)
 
