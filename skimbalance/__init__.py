@@ -14,6 +14,11 @@ PyTorch through skorch, plus the cross-entropy baseline they are measured agains
 
 :class:`ConvNetBackbone` builds a small CNN for any of them on images given as
 flat rows.
+
+:func:`save_model` and :func:`load_model` save and load a fitted estimator
+without pickle (weights as safetensors, the rest as JSON), and every
+estimator's ``export_onnx`` writes its ``decision_function`` as an ONNX graph
+for serving (see the user guide, "Saving and serving").
 """
 
 from .backbones import ConvNetBackbone
@@ -23,6 +28,7 @@ from .classifiers import (
     CrossEntropyClassifier,
     UncertaintyMarginClassifier,
 )
+from .persistence import load_model, save_model
 
 __version__ = "0.1.0.dev0"
 
@@ -33,4 +39,6 @@ __all__ = [
     "CrossEntropyClassifier",
     "UncertaintyMarginClassifier",
     "__version__",
+    "load_model",
+    "save_model",
 ]

@@ -21,8 +21,9 @@ fit raises. :func:`reset_warned` forgets every pair (for tests).
 
 import threading
 import warnings
+from contextlib import contextmanager
 
-__all__ = ["reset_warned", "warn_once"]
+__all__ = ["quiet", "reset_warned", "warn_once"]
 
 _WARNED: set[tuple[str, str, type]] = set()
 _LOCK = threading.Lock()
@@ -75,3 +76,39 @@ def reset_warned():
     """Forget every warning issued so far (each will be issued again once)."""
     with _LOCK:
         _WARNED.clear()
+
+
+@contextmanager
+def quiet():
+    """Silence every warning in a block, and forget the pairs it recorded.
+
+    For work that re-runs a fit's setup without fitting (rebuilding a loaded
+    model's network): the setup's warnings were issued when the model was
+    fitted, and must neither show again nor count as issued in this process.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> from skimbalance._warnings import quiet, warn_once
+    >>> class Est:
+    ...     pass
+    >>> with quiet():
+    ...     warn_once(Est(), "silenced")
+    True
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     warn_once(Est(), "silenced")
+    True
+    >>> len(caught)
+    1
+    >>> reset_warned()
+    """
+    with _LOCK:
+        before = set(_WARNED)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        with _LOCK:
+            _WARNED.intersection_update(before)

@@ -20,6 +20,11 @@ overrides only the hooks it needs:
 ``_warm_start_error``
     a class attribute: None where ``warm_start=True`` may continue a fitted
     network, else the sentence saying why not (``fit`` raises it).
+``_fitted_state()`` / ``_restore_fitted_state(state)``
+    what :func:`~skimbalance.save_model` stores besides the parameters and the
+    network (every other instance attribute), and how
+    :func:`~skimbalance.load_model` sets it back (e.g. CLMLE rebuilds its
+    k-nearest-cluster rules from its centroids).
 
 ``ctx`` is a :class:`FitContext` holding the encoded training data, the class
 counts, the device and the seed of this fit.
@@ -64,7 +69,7 @@ from ._validation import (
     fit_seed,
     normalized_weights,
 )
-from ._warnings import warn_once
+from ._warnings import quiet, warn_once
 from .class_weight import (
     CLASS_WEIGHT_SCHEMES,
     DeferredReweighting,
@@ -1132,3 +1137,73 @@ class BaseDeepClassifier(ClassifierMixin, BaseEstimator):
         if scores.shape[1] == 2:
             return scores[:, 1] - scores[:, 0]
         return scores
+
+    # ----------------------------------------------- saving and serving hooks
+    # Used by skimbalance.persistence (save_model / load_model); a method overrides them where its
+    # fitted state or its decision rule needs it.
+    def _fitted_state(self):
+        """What :func:`~skimbalance.save_model` stores besides the parameters
+        and the network: every instance attribute but the parameters and
+        ``net_`` (the fitted attributes, public and private).
+
+        Override to leave out what :meth:`_restore_fitted_state` rebuilds.
+        """
+        params = self.get_params(deep=False)
+        return {
+            key: value
+            for key, value in vars(self).items()
+            if key not in params and key != "net_"
+        }
+
+    def _restore_fitted_state(self, state):
+        """Set the attributes :meth:`_fitted_state` gave (on loading)."""
+        self.__dict__.update(state)
+
+    def _build_fitted_net(self, device):
+        """The skorch net of this fitted estimator, built without training.
+
+        For :func:`~skimbalance.load_model`: the net ``fit`` builds for the
+        fitted problem (``n_features_in_``, ``classes_``, ``n_outputs_``,
+        ``class_counts_``) under the current parameters, initialised on
+        ``device`` with fresh weights for the caller to overwrite. The method's
+        build hooks see a :class:`FitContext` without rows (what they keep for
+        training is unused); the attributes they set on the estimator are
+        removed, and the global random state and the warn-once registry are
+        left as they were.
+        """
+        n_features = self.n_features_in_
+        n_tasks = self.n_outputs_
+        classes = self.classes_
+        for name, value in (("n_features_in_", n_features), ("n_outputs_", n_tasks)):
+            if not isinstance(value, numbers.Integral) or value < 1:
+                raise ValueError(f"{name} must be a positive integer; got {value!r}.")
+        if not isinstance(classes, np.ndarray) or classes.ndim != 1:
+            raise ValueError("classes_ must be a 1-d array.")
+        n_classes = 2 if n_tasks > 1 else classes.shape[0]
+        counts = np.asarray(self.class_counts_)
+        if counts.dtype.kind not in "iu" or counts.size != n_tasks * n_classes:
+            raise ValueError(
+                f"class_counts_ must hold {n_tasks * n_classes} integer counts."
+            )
+        ctx = FitContext(
+            X=np.zeros((0, int(n_features)), dtype=np.float32),
+            y=np.zeros((0, int(n_tasks)), dtype=np.int64),
+            sample_weight=np.zeros((0, int(n_tasks)), dtype=np.float32),
+            n_tasks=int(n_tasks),
+            n_classes=int(n_classes),
+            class_counts=counts.reshape(n_tasks, n_classes),
+            device=device,
+            seed=0,
+        )
+        fork_devices = (
+            [torch.device(device).index or 0] if device.startswith("cuda") else []
+        )
+        state = dict(self.__dict__)
+        try:
+            with torch.random.fork_rng(devices=fork_devices), quiet():
+                net = self._build_net(ctx)
+        finally:
+            self.__dict__.clear()
+            self.__dict__.update(state)
+        net.train_split = None
+        return net

@@ -888,3 +888,32 @@ class CLMLEClassifier(
         X = self._validate_X_predict(X)
         emb = self._embedding(X).numpy()
         return emb.reshape(emb.shape[0], -1)
+
+    # ------------------------------------------------ saving and serving hooks
+    def _fitted_state(self):
+        # The k-nearest-cluster rules are rebuilt from centroids_ and
+        # cluster_labels_ (_restore_fitted_state), as _on_fit_end built them.
+        state = super()._fitted_state()
+        state.pop("_knc_rules", None)
+        return state
+
+    def _restore_fitted_state(self, state):
+        super()._restore_fitted_state(state)
+        multi_label = self.n_outputs_ > 1
+        centroids = self.centroids_ if multi_label else [self.centroids_]
+        labels = self.cluster_labels_ if multi_label else [self.cluster_labels_]
+        n_classes = 2 if multi_label else len(self.classes_)
+        rules = []
+        for c, lab in zip(centroids, labels, strict=True):
+            codes = np.asarray(lab) if multi_label else self.classes_.searchsorted(lab)
+            known = (codes >= 0) & (codes < n_classes)
+            if not (
+                known.all() and (multi_label or (self.classes_[codes] == lab).all())
+            ):
+                raise ValueError("cluster_labels_ holds labels that are not classes_.")
+            rules.append(
+                KNearestClusterRule(
+                    int(self.n_neighbor_clusters), algorithm=self.knc_algorithm
+                ).fit(torch.as_tensor(c), torch.as_tensor(codes), n_classes=n_classes)
+            )
+        self._knc_rules = rules
