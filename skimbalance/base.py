@@ -25,6 +25,10 @@ overrides only the hooks it needs:
     network (every other instance attribute), and how
     :func:`~skimbalance.load_model` sets it back (e.g. CLMLE rebuilds its
     k-nearest-cluster rules from its centroids).
+``_task_scores_module()``
+    the torch module of the per-task scores that ``decision_function``
+    corrects (the logits; CLMLE's k-nearest-cluster scores), which
+    ``export_onnx`` exports.
 
 ``ctx`` is a :class:`FitContext` holding the encoded training data, the class
 counts, the device and the seed of this fit.
@@ -1139,7 +1143,8 @@ class BaseDeepClassifier(ClassifierMixin, BaseEstimator):
         return scores
 
     # ----------------------------------------------- saving and serving hooks
-    # Used by skimbalance.persistence (save_model / load_model); a method overrides them where its
+    # Used by skimbalance.persistence (save_model / load_model) and
+    # skimbalance.export (export_onnx); a method overrides them where its
     # fitted state or its decision rule needs it.
     def _fitted_state(self):
         """What :func:`~skimbalance.save_model` stores besides the parameters
@@ -1207,3 +1212,45 @@ class BaseDeepClassifier(ClassifierMixin, BaseEstimator):
             self.__dict__.update(state)
         net.train_split = None
         return net
+
+    def export_onnx(self, path):
+        """Export the network of :meth:`decision_function` as an ONNX graph.
+
+        The graph maps a float32 batch ``X`` of shape ``(n_samples,
+        n_features_in_)`` (any number of rows) to ``decision_function(X)``
+        (float64, named ``decision_function``), prior correction included, so
+        that a server needs only an ONNX runtime (e.g. ``onnxruntime``), not
+        PyTorch, skorch or this library. Needs the ``serve`` extra: ``pip
+        install "skimbalance[serve]"``. See the user guide, "Saving and
+        serving".
+
+        Parameters
+        ----------
+        path : str or path-like
+            File to write (conventionally ``*.onnx``).
+
+        Returns
+        -------
+        path : str or path-like
+            ``path``, as given.
+
+        Raises
+        ------
+        ValueError
+            When the estimator's ``decision_function`` cannot be written as a
+            graph (e.g. :class:`~skimbalance.UncertaintyMarginClassifier`
+            with ``mc_predict=True``).
+        """
+        from .export import export_onnx
+
+        return export_onnx(self, path)
+
+    def _task_scores_module(self):
+        """A torch module, independent of the fitted net, from float32 rows
+        ``(n, n_features)`` to the per-task class scores ``(n, T, C)`` that
+        :meth:`decision_function` corrects and reduces (the network's logits
+        here); :meth:`export_onnx` exports it. Raise a ValueError with the
+        reason where the scores cannot be a graph."""
+        from .export import NetworkLogits
+
+        return NetworkLogits(self.net_.module_)

@@ -917,3 +917,13 @@ class CLMLEClassifier(
                 ).fit(torch.as_tensor(c), torch.as_tensor(codes), n_classes=n_classes)
             )
         self._knc_rules = rules
+
+    def _task_scores_module(self):
+        from ..export import KNearestClusterScores
+
+        # The class-weight shift of _predict_task_scores.
+        weights = np.asarray(self._score_weights, dtype=np.float64)
+        usable = (weights > 0).any(axis=-1, keepdims=True)
+        with np.errstate(divide="ignore"):
+            shift = np.where(usable, np.log(weights), 0.0) / float(self.scale)
+        return KNearestClusterScores(self.net_.module_, self._knc_rules, shift)

@@ -910,3 +910,17 @@ default="large_margin"
         X = self._validate_X_predict(X)
         u = self._mc_statistics(X).uncertainty.double().cpu().numpy()
         return u[:, 0] if self.n_outputs_ == 1 else u
+
+    # ------------------------------------------------------- serving hook
+    def _task_scores_module(self):
+        if self.mc_predict:
+            raise ValueError(
+                "UncertaintyMarginClassifier(mc_predict=True) predicts with the "
+                "average of n_mc_samples MC-dropout passes whose masks are hashed "
+                "from each row, which one ONNX graph does not reproduce. To serve "
+                "the deterministic network (dropout off: the predictions of "
+                "mc_predict=False, which differ), export a copy: "
+                "copy.deepcopy(estimator).set_params(mc_predict=False)"
+                ".export_onnx(path)."
+            )
+        return super()._task_scores_module()
