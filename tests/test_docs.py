@@ -67,9 +67,16 @@ def test_sphinx_builds_without_warnings(tmp_path):
             "score",
             "get_params",
             "set_params",
+            "export_onnx",
         ):
             assert f'id="skimbalance.{name}.{method}"' in page, (name, method)
         assert f'id="skimbalance.{name}.set_fit_request"' not in page
+    # Saving and serving (issue 34): the user-guide page, linked from the
+    # guide's index, and the functions in the API reference.
+    guide_index = (tmp_path / "html" / "user_guide" / "index.html").read_text()
+    assert 'href="saving_and_serving.html"' in guide_index
+    for name in ("save_model", "load_model"):
+        assert (tmp_path / "html" / "generated" / f"skimbalance.{name}.html").exists()
     # The gallery: every script of examples/ ran and its page shows its figures
     # (issue 16, item 3).
     html = tmp_path / "html"
