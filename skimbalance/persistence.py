@@ -21,9 +21,11 @@ The JSON value encoding (:func:`encode_value`, :func:`decode_value`):
   ``[key, value]`` pairs), ``"numpy_scalar"``, ``"ndarray"`` (numeric arrays
   by the name of a tensor of the file; string and object arrays inline),
   ``"tensor"``, ``"RandomState"`` (its state), ``"torch_device"``,
-  ``"object"`` (an instance of a class of this library that is a dataclass
-  or has ``get_params``, by its class's dotted name and its fields: e.g.
-  :class:`~skimbalance.ConvNetBackbone`) and ``"unstorable"`` (a parameter
+  ``"object"`` (an instance of one of this library's value classes, by its
+  class's dotted name and the arguments that rebuild it: a dataclass's
+  fields, ``get_params()``, or the ``__init__`` arguments it keeps as
+  attributes of the same names; e.g. :class:`~skimbalance.ConvNetBackbone`
+  or a loss object) and ``"unstorable"`` (a parameter
   that cannot be stored without pickle: a custom backbone, callbacks, a
   callable; only its type's name is written).
 
@@ -34,11 +36,12 @@ refused with a :class:`ValueError` that names it.
 
 import dataclasses
 import importlib
+import inspect
 import json
 import math
 import os
 import re
-import tempfile
+import uuid
 from pathlib import Path
 
 import numpy as np
@@ -128,13 +131,14 @@ class _Encoder:
                 "state": self(value.get_state(legacy=True), f"{where} state"),
             }
         cls = type(value)
-        if _is_library_value_class(cls):
+        fields = _object_fields(value) if _is_library_value_class(cls) else None
+        if fields is not None and cls.__qualname__ == cls.__name__:
             return {
                 _TYPE: "object",
-                "class": f"{cls.__module__}.{cls.__qualname__}",
+                "class": f"{cls.__module__}.{cls.__name__}",
                 "params": {
                     name: self(field, f"{where}.{name}")
-                    for name, field in _object_fields(value).items()
+                    for name, field in fields.items()
                 },
             }
         kind = f"{cls.__module__}.{cls.__qualname__}"
@@ -190,27 +194,51 @@ class _Encoder:
 
 
 def _is_library_value_class(cls):
-    """Whether instances of ``cls`` are stored by their class and fields: a
-    class of this library, not a torch module, that is a dataclass or has
-    ``get_params`` (its parameters rebuild it)."""
-    return (
-        isinstance(cls, type)
-        and bool(_LIBRARY_MODULE.match(getattr(cls, "__module__", "") or ""))
-        and not issubclass(cls, torch.nn.Module)
-        and (
-            dataclasses.is_dataclass(cls) or callable(getattr(cls, "get_params", None))
-        )
-    )
+    """Whether instances of ``cls`` may be stored by their class and fields:
+    a class of this library (not an exception) that is a dataclass, has
+    ``get_params``, or whose ``__init__`` takes named arguments only."""
+    if not isinstance(cls, type) or issubclass(cls, BaseException):
+        return False
+    if not _LIBRARY_MODULE.match(getattr(cls, "__module__", "") or ""):
+        return False
+    if dataclasses.is_dataclass(cls) or callable(getattr(cls, "get_params", None)):
+        return True
+    return _init_arguments(cls) is not None
+
+
+def _init_arguments(cls):
+    """The names of ``cls.__init__``'s arguments, or None with ``*args`` or
+    ``**kwargs`` (or no signature)."""
+    try:
+        signature = inspect.signature(cls.__init__)
+    except (TypeError, ValueError):
+        return None
+    names = []
+    for name, param in list(signature.parameters.items())[1:]:  # past self
+        if param.kind not in (param.POSITIONAL_OR_KEYWORD, param.KEYWORD_ONLY):
+            return None
+        names.append(name)
+    return names
 
 
 def _object_fields(value):
+    """The fields that rebuild ``value`` (a library value class's instance),
+    or None: a dataclass's init fields, ``get_params()``, or else (the
+    scikit-learn convention) every ``__init__`` argument kept as an instance
+    attribute of the same name."""
     if dataclasses.is_dataclass(value):
         return {
             field.name: getattr(value, field.name)
             for field in dataclasses.fields(value)
             if field.init
         }
-    return dict(value.get_params(deep=False))
+    if callable(getattr(value, "get_params", None)):
+        return dict(value.get_params(deep=False))
+    names = _init_arguments(type(value))
+    own = vars(value)
+    if names is None or not all(name in own for name in names):
+        return None
+    return {name: own[name] for name in names}
 
 
 def encode_value(value, tensors, where="value", *, placeholders=False):
@@ -409,9 +437,18 @@ class _Decoder:
             self.fail(where, "has params that are not an object")
         kwargs = {k: self(v, f"{where}.{k}") for k, v in params.items()}
         try:
-            return cls(**kwargs)
+            # A torch module draws its initial weights: not from the global stream.
+            with torch.random.fork_rng(devices=[]):
+                built = cls(**kwargs)
         except (TypeError, ValueError) as exc:
             self.fail(where, f"cannot rebuild a {path} ({exc})")
+        if _object_fields(built) is None:  # what save_model would not write
+            self.fail(
+                where,
+                f"is an object of class {path!r}, which is not a skimbalance class "
+                "that a model file can hold",
+            )
+        return built
 
     def decode_unstorable(self, value, where):
         (kind,) = self.fields(value, where, "class")
@@ -630,17 +667,15 @@ def save_model(estimator, path):
         "format_version": str(FORMAT_VERSION),
         _DOCUMENT_KEY: text,
     }
+    # Written next to the target and renamed: the file appears whole or not
+    # at all (with the permissions of any new file).
     target = Path(path)
-    handle, temporary = tempfile.mkstemp(
-        prefix=f".{target.name}.", suffix=".tmp", dir=target.parent
-    )
-    os.close(handle)
+    temporary = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
     try:
         save_file({k: v.contiguous() for k, v in tensors.items()}, temporary, metadata)
         os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    finally:
+        temporary.unlink(missing_ok=True)
     return path
 
 
@@ -655,7 +690,7 @@ def _stateful_parts(net):
 
 def _read_file(path):
     """The metadata and tensors (on the CPU) of a safetensors file."""
-    from safetensors import safe_open
+    from safetensors import SafetensorError, safe_open
 
     try:
         with safe_open(os.fspath(path), framework="pt", device="cpu") as handle:
@@ -675,11 +710,7 @@ def _read_file(path):
                     "that wrote it (its metadata say which)."
                 )
             tensors = {key: handle.get_tensor(key) for key in handle.keys()}
-    except (FileNotFoundError, IsADirectoryError, PermissionError):
-        raise
-    except ValueError:
-        raise
-    except Exception as exc:  # safetensors' own error types
+    except SafetensorError as exc:
         raise ValueError(
             f"{os.fspath(path)!r} is not a skimbalance model file: it is not a "
             f"safetensors file ({type(exc).__name__}: {exc}). Nothing of it was run."
@@ -758,10 +789,6 @@ def load_model(path, *, params=None, device=None):
     >>> bool((loaded.decision_function(X) == clf.decision_function(X)).all())
     True
     """
-    from skorch.history import History
-
-    from .base import resolve_device
-
     metadata, tensors = _read_file(path)
     if set(metadata) != {"format", "format_version", _DOCUMENT_KEY}:
         raise ValueError(
@@ -789,21 +816,40 @@ def load_model(path, *, params=None, device=None):
         )
     cls = estimators[name]
     decoder = _Decoder(tensors)
+    values = _parameters(cls, document, decoder, dict(params or {}))
+    estimator = cls(**values)
+    try:
+        estimator._validate_params()
+    except ValueError as exc:
+        raise ValueError(
+            f"The file's parameters are not valid for {name}: {exc}"
+        ) from None
+    estimator._restore_fitted_state(
+        _attributes(cls, document["attributes"], set(values), decoder)
+    )
+    estimator.net_ = _network(estimator, document["net"], decoder, device)
+    unused = sorted(set(tensors) - decoder.used)
+    if unused:
+        raise ValueError(
+            f"Invalid model file: it holds tensors nothing refers to: {unused[:5]}."
+        )
+    return estimator
 
-    # Parameters: exactly the class's, each data or a placeholder.
+
+def _parameters(cls, document, decoder, given):
+    """The estimator's parameters: the file's, with ``given`` in place of its
+    placeholders (each of which must be given)."""
     stored = document["params"]
     if type(stored) is not dict or _TYPE in stored:
         raise ValueError("Invalid model file: 'params' must be a JSON object.")
     expected = set(cls().get_params(deep=False))
     if set(stored) != expected:
-        unknown, missing = (
-            sorted(set(stored) - expected),
-            sorted(expected - set(stored)),
-        )
+        unknown = sorted(set(stored) - expected)
+        missing = sorted(expected - set(stored))
         raise ValueError(
-            f"The file's parameters do not match {name}'s in this skimbalance: "
-            f"unknown {unknown}, missing {missing} (written by skimbalance "
-            f"{document['library_version']!r})."
+            f"The file's parameters do not match {cls.__name__}'s in this "
+            f"skimbalance: unknown {unknown}, missing {missing} (written by "
+            f"skimbalance {document['library_version']!r})."
         )
     values = {
         key: decoder(value, f"parameter {key!r}") for key, value in stored.items()
@@ -811,7 +857,6 @@ def load_model(path, *, params=None, device=None):
     unstorable = {
         key: kinds for key, value in values.items() if (kinds := _unstorable(value))
     }
-    given = dict(params or {})
     if set(given) - set(unstorable):
         extra = sorted(set(given) - set(unstorable))
         raise ValueError(
@@ -819,7 +864,7 @@ def load_model(path, *, params=None, device=None):
             f"({sorted(unstorable) or 'none here'}), not {extra}: set the others "
             "with set_params after loading."
         )
-    missing = {key: kind for key, kind in unstorable.items() if key not in given}
+    missing = {key: kinds for key, kinds in unstorable.items() if key not in given}
     if missing:
         listing = ", ".join(
             f"{key!r} ({', '.join(kinds)})" for key, kinds in missing.items()
@@ -831,17 +876,12 @@ def load_model(path, *, params=None, device=None):
             + ", ".join(f"{key!r}: ..." for key in missing)
             + "}); the weights are loaded from the file into the rebuilt network."
         )
-    values.update(given)
-    estimator = cls(**values)
-    try:
-        estimator._validate_params()
-    except ValueError as exc:
-        raise ValueError(
-            f"The file's parameters are not valid for {name}: {exc}"
-        ) from None
+    return {**values, **given}
 
-    # Fitted attributes.
-    stored = document["attributes"]
+
+def _attributes(cls, stored, params, decoder):
+    """The fitted attributes: data, under names that are neither parameters
+    nor anything the class defines (methods, properties, class attributes)."""
     if type(stored) is not dict or _TYPE in stored:
         raise ValueError("Invalid model file: 'attributes' must be a JSON object.")
     state = {}
@@ -849,27 +889,33 @@ def load_model(path, *, params=None, device=None):
         if (
             not _IDENTIFIER.match(key)
             or key.startswith("__")
-            or key in expected
+            or key in params
             or key == "net_"
             or hasattr(cls, key)
         ):
             raise ValueError(
-                f"Invalid model file: {key!r} cannot be a fitted attribute of {name}."
+                f"Invalid model file: {key!r} cannot be a fitted attribute of "
+                f"{cls.__name__}."
             )
         state[key] = decoder(value, f"attribute {key!r}")
-    estimator._restore_fitted_state(state)
+    return state
 
-    # The network: built from the parameters and the fitted shapes, then the
-    # file's weights, the optimizer's state and the history.
-    net_doc = document["net"]
-    _check_fields(net_doc, _NET_FIELDS, "'net'")
+
+def _network(estimator, stored, decoder, device):
+    """The fitted skorch net: built from the parameters and the fitted
+    attributes, then the file's weights, optimizer state and history."""
+    from skorch.history import History
+
+    from .base import resolve_device
+
+    _check_fields(stored, _NET_FIELDS, "'net'")
     if device is None:
-        saved = net_doc["device"]
+        saved = stored["device"]
         if type(saved) is not str:
             raise ValueError("Invalid model file: net.device must be a string.")
         try:
             device = resolve_device(saved)
-        except ValueError:
+        except ValueError:  # e.g. saved on a GPU, loaded where there is none
             device = "cpu"
     else:
         device = resolve_device(str(device))
@@ -877,12 +923,13 @@ def load_model(path, *, params=None, device=None):
         net = estimator._build_fitted_net(device)
     except (AttributeError, TypeError, ValueError) as exc:
         raise ValueError(
-            f"The file's fitted attributes do not describe a fitted {name}: {exc}"
+            "The file's fitted attributes do not describe a fitted "
+            f"{type(estimator).__name__}: {exc}"
         ) from None
     for prefix, part in _stateful_parts(net):
         weights = {
             key[len(prefix) + 1 :]: tensor
-            for key, tensor in tensors.items()
+            for key, tensor in decoder.tensors.items()
             if key.startswith(f"{prefix}.")
         }
         try:
@@ -893,24 +940,19 @@ def load_model(path, *, params=None, device=None):
                 f"parameters describe ({exc})."
             ) from None
         decoder.used.update(f"{prefix}.{key}" for key in weights)
-    optimizer = decoder(net_doc["optimizer"], "the optimizer's state")
+    optimizer = decoder(stored["optimizer"], "the optimizer's state")
     try:
         net.optimizer_.load_state_dict(optimizer)
     except (KeyError, TypeError, ValueError, RuntimeError) as exc:
         raise ValueError(
-            f"Invalid model file: the optimizer's state does not fit the network ({exc})."
+            "Invalid model file: the optimizer's state does not fit the network "
+            f"({exc})."
         ) from None
-    history = decoder(net_doc["history"], "net_.history")
+    history = decoder(stored["history"], "net_.history")
     if type(history) is not list or not all(type(row) is dict for row in history):
         raise ValueError("Invalid model file: net_.history must be a list of objects.")
     net.history = History(history)
-    unused = sorted(set(tensors) - decoder.used)
-    if unused:
-        raise ValueError(
-            f"Invalid model file: it holds tensors nothing refers to: {unused[:5]}."
-        )
-    estimator.net_ = net
-    return estimator
+    return net
 
 
 def _unstorable(value):

@@ -206,6 +206,51 @@ def test_the_library_cnn_backbone_is_stored_by_its_settings(tmp_path):
     assert_same_predictions(original, loaded, X, y)
 
 
+def test_library_objects_are_stored_by_the_arguments_that_rebuild_them():
+    # The generic path for parameters that are objects of the library (a loss
+    # object, a callback): a dataclass's fields, get_params(), or the
+    # __init__ arguments kept as attributes of the same name.
+    from skimbalance.losses.focal import FocalLoss
+    from skimbalance.modules import TaskLinear
+    from skimbalance.persistence import (
+        UnstorableValueError,
+        decode_value,
+        encode_value,
+    )
+
+    tensors = {}
+    doc = encode_value([FocalLoss(gamma=3.0)], tensors)
+    assert doc[0] == {
+        "$type": "object",
+        "class": "skimbalance.losses.focal.FocalLoss",
+        "params": {"gamma": 3.0},
+    }
+    (loss,) = decode_value(json.loads(json.dumps(doc)), tensors)
+    assert type(loss) is FocalLoss and loss.gamma == 3.0
+    # A module whose state is its weights is not data.
+    with pytest.raises(UnstorableValueError, match="TaskLinear"):
+        encode_value(TaskLinear(1, 2, 3), {})
+    assert encode_value(TaskLinear(1, 2, 3), {}, placeholders=True) == {
+        "$type": "unstorable",
+        "class": "skimbalance.modules.TaskLinear",
+    }
+
+
+def test_library_callbacks_come_back_without_being_asked_for(multiclass, tmp_path):
+    from skimbalance.class_weight import DeferredReweighting
+
+    X, y = multiclass
+    callback = DeferredReweighting(np.array([[1.0, 2.0, 4.0]]), 2)
+    original = ESTIMATORS["ce"](
+        random_state=0, device="cpu", callbacks=[("drw", callback)]
+    ).fit(X, y)
+    loaded = round_trip(original, tmp_path)
+    ((name, restored),) = loaded.callbacks
+    assert name == "drw" and type(restored) is DeferredReweighting
+    assert_same_value(restored.get_params(), callback.get_params())
+    assert_same_predictions(original, loaded, X, y)
+
+
 def test_feature_names_come_back(tmp_path):
     pd = pytest.importorskip("pandas")
     X, y = make_classification(n_samples=100, n_features=4, random_state=0)
