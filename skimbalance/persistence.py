@@ -824,9 +824,13 @@ def load_model(path, *, params=None, device=None):
         raise ValueError(
             f"The file's parameters are not valid for {name}: {exc}"
         ) from None
-    estimator._restore_fitted_state(
-        _attributes(cls, document["attributes"], set(values), decoder)
-    )
+    state = _attributes(cls, document["attributes"], set(values), decoder)
+    try:
+        estimator._restore_fitted_state(state)
+    except (AttributeError, IndexError, TypeError, ValueError) as exc:
+        raise ValueError(
+            f"The file's fitted attributes do not describe a fitted {name}: {exc}"
+        ) from None
     estimator.net_ = _network(estimator, document["net"], decoder, device)
     unused = sorted(set(tensors) - decoder.used)
     if unused:

@@ -284,6 +284,27 @@ def test_saving_changes_nothing_and_loading_touches_no_global_state(
     assert set(_WARNED) == warned
 
 
+def test_loading_repeats_none_of_the_fit_warnings(tmp_path):
+    # Rebuilding the network runs the fit's setup, whose warnings were given
+    # at fit: loading shows none and leaves them to be given by the next fit.
+    import warnings
+
+    from skimbalance._warnings import reset_warned
+
+    X, y = make_classification(n_samples=80, n_features=6, random_state=0)
+    make = ESTIMATORS["um"]
+    with pytest.warns(UserWarning, match="no dropout"):
+        original = make(dropout=0.0, random_state=0, device="cpu").fit(X, y)
+    path = save_model(original, tmp_path / "model.safetensors")
+    reset_warned()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        load_model(path)
+    assert caught == []
+    with pytest.warns(UserWarning, match="no dropout"):
+        make(dropout=0.0, random_state=0, device="cpu").fit(X, y)
+
+
 def test_tensors_are_mapped_to_the_cpu(multiclass, tmp_path, monkeypatch):
     # A file written from a GPU names its device; on a machine without one
     # the network is built, and the tensors are read, on the CPU.
@@ -552,6 +573,22 @@ def test_load_refuses_files_that_save_does_not_write(saved, change, message):
     rewrite(saved, change)
     with pytest.raises(ValueError, match=message):
         load_model(saved)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda d: d["attributes"].pop("centroids_"),
+        lambda d: d["attributes"].update(cluster_labels_=["not", "a", "class"]),
+    ],
+)
+def test_load_refuses_clmle_state_that_does_not_fit(change, multiclass, tmp_path):
+    X, y = multiclass
+    clf = ESTIMATORS["clmle"](random_state=0, device="cpu").fit(X, y)
+    path = save_model(clf, tmp_path / "model.safetensors")
+    rewrite(path, change)
+    with pytest.raises(ValueError, match="do not describe a fitted CLMLEClassifier"):
+        load_model(path)
 
 
 def test_load_refuses_unknown_tensors_and_mismatched_weights(saved):
