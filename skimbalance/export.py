@@ -123,8 +123,7 @@ class DecisionFunction(nn.Module):
 
     Subtracts the prior correction ``offsets`` and, for a binary or
     multi-label target, returns the difference of the two classes' scores,
-    as :meth:`BaseDeepClassifier._decision_output
-    <skimbalance.base.BaseDeepClassifier>` does; float64.
+    as the estimators' ``decision_function`` does; float64.
 
     Parameters
     ----------
