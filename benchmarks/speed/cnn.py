@@ -65,9 +65,9 @@ from skimbalance import (
     UncertaintyMarginClassifier,
 )
 from skimbalance.base import torch_threads
-from skimbalance.classifiers.uncertainty_margin import curriculum_stage
 from skimbalance.datasets import keep_fraction_of_classes
 from skimbalance.modules import MultiTaskNet
+from skimbalance.training.uncertainty_margin import curriculum_stage
 
 from ..harness.files import write_text
 from ..harness.report import write_csv

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 from skimbalance import CrossEntropyClassifier, UncertaintyMarginClassifier
-from skimbalance.classifiers.uncertainty_margin import curriculum_stage
+from skimbalance.training.uncertainty_margin import curriculum_stage
 
 from ..harness.files import atomic_open
 from .common import imbalanced_data, time_fit

@@ -15,7 +15,7 @@ from sklearn.model_selection import GridSearchCV, train_test_split
 
 from skimbalance import CLMLEClassifier, CrossEntropyClassifier
 from skimbalance._warnings import reset_warned
-from skimbalance.classifiers.clmle import (
+from skimbalance.training.clmle import (
     PhaseBatchSampler,
     cluster_round_epochs,
     embed_in_chunks,
@@ -211,9 +211,10 @@ def test_class_weight_shifts_the_decision():
 
 def test_open_choices_reach_the_loss_and_the_clustering(monkeypatch):
     import skimbalance.classifiers.clmle as mod
+    import skimbalance.training.clmle as training
 
     seen = {"assignment": set(), "loss": set()}
-    cluster, loss = mod.cluster_by_class, mod.clmle_loss
+    cluster, loss = mod.cluster_by_class, training.clmle_loss
 
     def spy_cluster(*args, **kwargs):
         seen["assignment"].add(kwargs.get("assignment"))
@@ -225,8 +226,10 @@ def test_open_choices_reach_the_loss_and_the_clustering(monkeypatch):
         )
         return loss(*args, **kwargs)
 
+    # The final clustering (the estimator) and the rounds (its schedule).
     monkeypatch.setattr(mod, "cluster_by_class", spy_cluster)
-    monkeypatch.setattr(mod, "clmle_loss", spy_loss)
+    monkeypatch.setattr(training, "cluster_by_class", spy_cluster)
+    monkeypatch.setattr(training, "clmle_loss", spy_loss)
     X, y = _imbalanced_blobs(9)
     CLMLEClassifier(
         **FAST,

@@ -184,7 +184,7 @@ def _paper_terms(logits, emb, y, mining, crl_loss):
 @pytest.mark.parametrize("mining", ["instance", "class"])
 def test_multilabel_loss_is_eq8_over_the_number_of_tasks(mining):
     """criterion * T == sum_j CE_j + w * (sum over all triplets) / |T|."""
-    from skimbalance.classifiers.crl import CRLCriterion
+    from skimbalance.training.crl import CRLCriterion
 
     logits, emb, y = _multilabel_batch()
     n_tasks = y.shape[1]
@@ -204,7 +204,7 @@ def test_multilabel_loss_is_eq8_over_the_number_of_tasks(mining):
 def test_imbalance_weighting_alpha():
     import torch
 
-    from skimbalance.classifiers.crl import CRLCriterion, imbalance_measure
+    from skimbalance.training.crl import CRLCriterion, imbalance_measure
 
     # hand-worked: 90/10 -> 0.4, 50/50 -> 0, 99/1 -> 0.49
     np.testing.assert_allclose(

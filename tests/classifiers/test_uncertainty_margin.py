@@ -7,8 +7,8 @@ import torch
 from sklearn.datasets import make_blobs, make_multilabel_classification
 
 from skimbalance import UncertaintyMarginClassifier
-from skimbalance.classifiers.uncertainty_margin import curriculum_stage
 from skimbalance.losses.large_margin import MARGIN_TYPES
+from skimbalance.training.uncertainty_margin import curriculum_stage
 from skimbalance.uncertainty.class_margins import uncertainty_margins
 
 FAST = dict(
@@ -414,7 +414,7 @@ def test_invalid_new_parameters():
 
 def test_criterion_pickled_before_sample_covariance_still_runs():
     # A criterion from a pickle of an earlier version has no sample_covariance.
-    from skimbalance.classifiers.uncertainty_margin import (
+    from skimbalance.training.uncertainty_margin import (
         MarginHead,
         UncertaintyMarginCriterion,
     )

@@ -22,7 +22,7 @@ from benchmarks.khan2019.margin_ablation import (
     type_row_name,
 )
 from skimbalance import UncertaintyMarginClassifier
-from skimbalance.classifiers.uncertainty_margin import curriculum_stage
+from skimbalance.training.uncertainty_margin import curriculum_stage
 
 TINY_NET = dict(
     hidden_layer_sizes=(16,),
