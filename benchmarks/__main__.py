@@ -45,7 +45,7 @@ nothing (:func:`benchmarks.harness.sizing.recorded_projection`);
 import argparse
 import sys
 
-from .dong2017 import attributes, crl_ablation
+from .dong2017 import attributes, crl_ablation, mining_cost, multilabel_balance
 from .harness.methods import (
     DEFAULT_CANDIDATES,
     DEFAULT_REFERENCES,
@@ -56,11 +56,17 @@ from .harness.profile import Profile
 from .harness.runner import run_profile, select
 from .harness.selection import probe_markdown, selection_markdown
 from .harness.sizing import DEFAULT_SAMPLES, recorded_projection, size_profile
-from .huang2019 import clmle_ablation, table8
-from .khan2019 import margin_ablation
+from .huang2019 import (
+    clmle_ablation,
+    clmle_open_choices,
+    clmle_scores,
+    clmle_settings,
+    table8,
+)
+from .khan2019 import margin_ablation, um_options
 from .khan2019.table5 import CNN_PROFILE as TABLE5_CNN
 from .khan2019.table5 import digits_experiments, feature_experiments
-from .tabular import sensitivity
+from .tabular import minority_batches, sensitivity
 from .tabular.keel import (
     KEEL_NET,
     SELECTION_FIRST_SEED,
@@ -200,6 +206,14 @@ PROFILE_MODULES = (
     clmle_ablation,
     margin_ablation,
     sensitivity,
+    # The studies of single settings (issues 13, 16 and 19).
+    multilabel_balance,
+    mining_cost,
+    clmle_open_choices,
+    clmle_scores,
+    clmle_settings,
+    um_options,
+    minority_batches,
 )
 
 
