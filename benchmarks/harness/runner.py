@@ -312,22 +312,26 @@ def execute_measurement(row, seed, n_threads, measure, settings):
     ``measure(row, seed, **settings)`` with the threads capped; returns
     ``(row, result)``, ``result`` its values with ``error`` (empty), the
     ``measured`` names and ``measure_seconds`` (the wall time of the call), or
-    the error of a measure that raised.
+    the error of a measure that raised (or that named a value as the record's
+    own keys, ``error``, ``measured``, ``measure_seconds``).
     """
     with threadpool_limits(n_threads), noticing_interrupts():
         torch.set_num_threads(n_threads)
         tic = time.perf_counter()
         try:
             values = dict(measure(row, seed, **settings))
+            taken = sorted(set(values) & {"error", "measured", "measure_seconds"})
+            if taken:
+                raise ValueError(
+                    f"measure {callable_name(measure)} records {taken}, which the "
+                    "run record already holds; name its values otherwise."
+                )
         except Exception as error:  # recorded, reported, and the benchmark goes on
             return row, {
                 "error": f"{type(error).__name__}: {error}",
                 "measure_seconds": time.perf_counter() - tic,
             }
         seconds = time.perf_counter() - tic
-        taken = sorted(set(values) & {"error", "measured", "measure_seconds"})
-        if taken:
-            raise ValueError(f"measure {callable_name(measure)} records {taken}")
         return row, {"error": ""} | values | {
             "measured": sorted(values),
             "measure_seconds": seconds,

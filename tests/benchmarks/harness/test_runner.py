@@ -442,3 +442,13 @@ def test_a_measurement_in_parallel_and_selected_by_name(tmp_path):
     assert [r["square"] for r in records] == [9.0, 9.0]
     with pytest.raises(SystemExit, match="unknown methods"):
         runner.select(_measurement_profile(), methods=["4"])
+
+
+def _clashing_measurement(row, seed):
+    return {"measured": 1.0}
+
+
+def test_a_measurement_that_clashes_with_the_record_fails_its_run():
+    _, result = runner.execute_measurement("a", 0, 1, _clashing_measurement, {})
+    assert result["error"].startswith("ValueError: measure ")
+    assert "records ['measured']" in result["error"]
