@@ -30,12 +30,14 @@ profiles that combine wings are assembled here:
     :func:`benchmarks.tabular.keel.keel_experiments`). Sized for about two
     hours on this project's 2-core machine (2 seeds / CV repeats, 10 epochs on
     the features, 300 updates per KEEL fit, 2 runs in parallel); the
-    measurements behind it are in :data:`FULL_SIZING`. Its ``cnn`` variant
+    measurements behind it are in docs/benchmarks.rst. Its ``cnn`` variant
     (``--backbone cnn``, :data:`benchmarks.khan2019.table5.CNN_PROFILE`) is
     the Table 5 half trained end to end on the 28 x 28 images.
 
 ``--size`` measures a profile's rows on this machine and projects its wall
 time instead of running it (:func:`benchmarks.harness.sizing.size_profile`);
+``--size-from`` projects it from the fit seconds of recorded runs, fitting
+nothing (:func:`benchmarks.harness.sizing.recorded_projection`);
 ``--scale gpu`` picks a profile's larger setting for a GPU, where it has one
 (:meth:`benchmarks.harness.profile.Profile.at_scale`).
 """
@@ -43,7 +45,7 @@ time instead of running it (:func:`benchmarks.harness.sizing.size_profile`);
 import argparse
 import sys
 
-from .dong2017 import attributes, crl_ablation
+from .dong2017 import attributes, crl_ablation, mining_cost, multilabel_balance
 from .harness.methods import (
     DEFAULT_CANDIDATES,
     DEFAULT_REFERENCES,
@@ -51,14 +53,20 @@ from .harness.methods import (
     defaults_rows,
 )
 from .harness.profile import Profile
-from .harness.runner import run_profile
+from .harness.runner import run_profile, select
 from .harness.selection import probe_markdown, selection_markdown
-from .harness.sizing import DEFAULT_SAMPLES, size_profile
-from .huang2019 import clmle_ablation, table8
-from .khan2019 import margin_ablation
+from .harness.sizing import DEFAULT_SAMPLES, recorded_projection, size_profile
+from .huang2019 import (
+    clmle_ablation,
+    clmle_open_choices,
+    clmle_scores,
+    clmle_settings,
+    table8,
+)
+from .khan2019 import margin_ablation, um_options
 from .khan2019.table5 import CNN_PROFILE as TABLE5_CNN
 from .khan2019.table5 import digits_experiments, feature_experiments
-from .tabular import sensitivity
+from .tabular import minority_batches, sensitivity
 from .tabular.keel import (
     KEEL_NET,
     SELECTION_FIRST_SEED,
@@ -120,36 +128,10 @@ def defaults_choice(records, experiments, out, n_seeds):
     return markdown
 
 
-#: Why ``full`` has the settings it has (also in docs/benchmarks.rst).
-FULL_SIZING = """\
-Measured on this project's 2-core machine, one thread per run, in CPU seconds
-(the wall time of a run that has a core to itself):
-
-- features: EfficientNet-Lite0 at 64 px, 70,000 images, 9 min per data set
-  on one core, once (cached on disk; 10 s on an H100);
-- Table 5, one seed of one data set (33,000 training samples x 1280), 20
-  epochs of batch 128: CE 85 s, CE cost-sensitive 78, NearMiss 16,
-  ClusterCentroids 69, NCR 134, SMOTE 137, ADASYN 151, IHT 208, uncertainty
-  margin 113, CRL 95, CLMLE 105; the kernel SVM would take 11 min (fit
-  scales as n^2.2), LinearSVC 8 min, the SGD linear SVM 76 s;
-- KEEL, one fold: about 7 ms per mini-batch of 64 for every network, so a
-  fit costs its number of updates; a fixed 30 epochs gave 72,000 updates per
-  row and repeat over the 24 sets (14 neural rows: 2 CPU-hours per repeat),
-  dominated by the largest sets.
-
-Hence: Table 5 with 10 epochs (pretrained features converge fast; about 15
-CPU-min per data set and seed for the 16 rows, the linear SVM standing in for
-the kernel one) and 2 seeds; KEEL with a budget of 300 updates per fit (5 to
-100 epochs: small sets train as much as large ones) and 2 repeats of 5-fold
-CV (about 65 CPU-min per repeat); 2 runs in parallel, one per core. About
-30 + 65 min of wall time, plus 20 min of features on a first run: about two
-hours on the 2 cores. Every training set is used whole: fewer seeds and
-epochs, not less data. A GPU (``--device cuda``) makes the networks and the
-features faster; the samplers and the SVM stay on the CPU."""
-
-#: The network settings of ``full`` (see :data:`FULL_SIZING`; its KEEL suite
-#: adds :data:`benchmarks.tabular.keel.KEEL_NET`); the ``defaults`` profile
-#: uses the same.
+#: The network settings of ``full`` (sized in docs/benchmarks.rst, "Sizing of
+#: the full profile"; its KEEL suite adds
+#: :data:`benchmarks.tabular.keel.KEEL_NET`); the ``defaults`` profile uses the
+#: same.
 FULL_NET = dict(
     hidden_layer_sizes=(512, 512), dropout=0.5, max_epochs=10, batch_size=128, lr=1e-3
 )
@@ -175,6 +157,7 @@ COMBINED = {
             lr=1e-3,
         ),
         net_by_suite={"tabular": dict(target_steps=150, min_epochs=5, max_epochs=50)},
+        sizing_records=("docs/results/quick/runs.jsonl",),
     ),
     "full": Profile(
         name="full",
@@ -188,7 +171,12 @@ COMBINED = {
         jobs=2,
         net=FULL_NET,
         net_by_suite={"keel": KEEL_NET},
-        sizing=FULL_SIZING,
+        # Its committed re-runs (the rows of issue 13's defaults; the other
+        # rows are listed as unmeasured by the projection).
+        sizing_records=(
+            "docs/results/full_defaults/table5/runs.jsonl",
+            "docs/results/full_defaults/keel/runs.jsonl",
+        ),
         backbones={"cnn": TABLE5_CNN},
     ),
     "defaults": Profile(
@@ -218,6 +206,14 @@ PROFILE_MODULES = (
     clmle_ablation,
     margin_ablation,
     sensitivity,
+    # The studies of single settings (issues 13, 16 and 19).
+    multilabel_balance,
+    mining_cost,
+    clmle_open_choices,
+    clmle_scores,
+    clmle_settings,
+    um_options,
+    minority_batches,
 )
 
 
@@ -307,6 +303,15 @@ def parse_args(argv=None):
         help=f"training rows of each measuring fit of --size (default "
         f"{DEFAULT_SAMPLES})",
     )
+    parser.add_argument(
+        "--size-from",
+        nargs="*",
+        default=None,
+        metavar="RUNS",
+        help="do not run: project the wall time of the profile with these options "
+        "from the fit seconds recorded in RUNS (runs.jsonl files; none given: the "
+        "profile's committed records), fitting nothing",
+    )
     return parser.parse_args(argv)
 
 
@@ -337,6 +342,25 @@ def run(args):
     profile = chosen_profile(
         args.profile, getattr(args, "backbone", None), getattr(args, "scale", None)
     )
+    if getattr(args, "size_from", None) is not None:
+        paths = args.size_from or profile.sizing_records
+        if not paths:
+            raise SystemExit(
+                f"profile {profile.name!r} has no sizing records; name a runs.jsonl "
+                "after --size-from, or measure with --size"
+            )
+        exps = select(profile, args.methods, args.experiments)
+        seeds = {e.name: args.seeds or profile.seeds_for(e.suite) for e in exps}
+        result = recorded_projection(
+            profile,
+            exps,
+            seeds,
+            jobs=args.jobs,
+            max_epochs=args.max_epochs,
+            paths=paths,
+        )
+        print(result["markdown"])
+        return result
     if getattr(args, "size", False):
         return size_profile(
             profile,

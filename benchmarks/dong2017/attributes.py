@@ -65,8 +65,9 @@ the figure of each label's gain over ``CE`` against its imbalance ratio
 
 Sizing
     4 repeats of 5-fold CV, 30 epochs of batch 128 ((512, 512) MLP, dropout
-    0.5), 2 runs in parallel: about an hour on this project's 2 cores; the
-    measurements are in :data:`ATTRIBUTES_SIZING`.
+    0.5), 2 runs in parallel: about an hour on this project's 2 cores (the
+    measured runs: ``docs/results/attributes/runs.jsonl``; the reasons in
+    ``docs/benchmarks.rst``).
 """
 
 import math
@@ -94,7 +95,7 @@ from ..harness.methods import MODERN_BASELINES
 from ..harness.metrics import EXTRA_METRICS, METRICS, per_class_scores
 from ..harness.profile import Profile
 from ..harness.report import markdown_table, percent, write_csv
-from ..harness.runner import failed_run
+from ..harness.runner import apply_measures, failed_run
 
 # ----------------------------------------------------------------- papers
 #: Dong et al. (ICCV 2017), Table 2: average class-balanced accuracy (%) over
@@ -322,7 +323,7 @@ def label_scores(Y_true, Y_pred):
     return out
 
 
-def fit_and_score(estimator, X_train, y_train, X_test, y_test):
+def fit_and_score(estimator, X_train, y_train, X_test, y_test, measures=()):
     """Fit on a multi-label training fold, predict the test fold, score per label.
 
     ``y_train`` and ``y_test`` are 0/1 indicator matrices (one column per
@@ -330,8 +331,10 @@ def fit_and_score(estimator, X_train, y_train, X_test, y_test):
     indices, as strings), ``train_counts`` and ``test_counts`` (the positives
     of each label), ``n_train``, ``n_test``, ``fit_seconds``, the scalar
     scores of :func:`label_scores` and ``per_class`` with each label's scores
-    and its ``imbalance_ratio`` and ``positive_rate`` in the training fold. A
-    failure is recorded as ``error`` with NaN scores, as the harness does.
+    and its ``imbalance_ratio`` and ``positive_rate`` in the training fold,
+    then the values of ``measures``
+    (:func:`benchmarks.harness.runner.apply_measures`). A failure is
+    recorded as ``error`` with NaN scores, as the harness does.
     """
     Y_train = np.asarray(y_train).astype(np.int64)
     Y_test = np.asarray(y_test).astype(np.int64)
@@ -363,7 +366,15 @@ def fit_and_score(estimator, X_train, y_train, X_test, y_test):
     scores = label_scores(Y_test, Y_pred)
     scores["per_class"]["imbalance_ratio"] = imbalance_ratios(Y_train).tolist()
     scores["per_class"]["positive_rate"] = Y_train.mean(axis=0).tolist()
-    return run | scores
+    run |= scores
+    if not measures:
+        return run
+    try:
+        return run | apply_measures(
+            measures, estimator, X_train, Y_train, X_test, Y_test, taken=run
+        )
+    except Exception as error:  # a measure that fails fails the run
+        return failed_run(run, error)
 
 
 # ------------------------------------------------------------ experiments
@@ -764,22 +775,6 @@ def attributes_report(records, experiments, out, n_seeds):
 
 
 # ---------------------------------------------------------------- profile
-#: Why ``attributes`` has the settings it has.
-ATTRIBUTES_SIZING = """\
-Measured on this project's 2-core machine while other jobs kept both cores
-busy, one thread per fit, in CPU seconds (about the wall time of a fit that
-has a core to itself; the wall times were up to 1.6x longer): one fold of
-yeast (1,934 training genes x 103 features), (512, 512) MLP, batch 128, 30
-epochs (480 updates): CE 9.7, CE cost-sensitive 7.4, CRL(C) 9.2, CRL(I) 10.2,
-CLMLE 24.8, uncertainty margin 16.0; the per-label rows train 14 networks of
-480 updates each: over-sampling 74.7, down-sampling 71.1, CE per label 66.9.
-About 290 CPU-s a fold, 24 CPU-min a repeat of 5 folds. The runner runs the
-rows of a fold in parallel (2 jobs); with the three per-label rows first, a
-fold takes about 150 s of wall time on 2 free cores, a repeat 12.5 min: 4
-repeats (20 test folds per label) take about 50 minutes, about an hour with
-the imbalance of the last rows and process start-up. Loading the data takes
-a fraction of a second."""
-
 PROFILES = {
     "attributes": Profile(
         name="attributes",
@@ -800,5 +795,6 @@ PROFILES = {
             lr=1e-3,
         ),
         reporters={"attributes": attributes_report},
+        sizing_records=("docs/results/attributes/runs.jsonl",),
     )
 }

@@ -29,16 +29,18 @@ paper's, and a bar chart of the gains.
 
 Sizing: 8 seeds (yeast: 8 repeats of 5-fold CV; Fashion-MNIST: 8 power-law
 training sets), 30 epochs of batch 128 ((512, 512) MLP, dropout 0.5), 2 runs
-in parallel: about an hour on this project's 2 cores; the measurements are in
-:data:`ABLATION_SIZING`.
+in parallel: about an hour on this project's 2 cores (the measured runs:
+``docs/results/crl_ablation/runs.jsonl``; the reasons in
+``docs/benchmarks.rst``).
 
 The ``cnn`` variant (``python -m benchmarks crl_ablation --backbone cnn``,
 output ``crl_ablation_cnn``) trains the seven rows end to end on the 28 × 28
 images of power-law Fashion-MNIST (γ = 0.5, the same training sets as the
 features' experiment) with the library's :class:`~skimbalance.ConvNetBackbone`
 (:data:`benchmarks.harness.end_to_end.CPU_CNN`), as Dong et al. train their
-CNNs; yeast has no images and is left out. Sizing in :data:`CNN_SIZING`;
-``--scale gpu`` trains a larger CNN longer (:data:`CNN_GPU_SIZING`).
+CNNs; yeast has no images and is left out (measured runs:
+``docs/results/crl_ablation_cnn/runs.jsonl``); ``--scale gpu`` trains a
+larger CNN longer.
 """
 
 from pathlib import Path
@@ -315,52 +317,6 @@ def ablation_report(records, experiments, out, n_seeds):
     return markdown, [path] if path else []
 
 
-#: Why ``crl_ablation`` has the settings it has.
-ABLATION_SIZING = """\
-Measured on this project's 2-core machine while other jobs kept both cores
-busy, one thread per fit, in CPU seconds (about the wall time of a fit that
-has a core to itself), fit and prediction: yeast, one fold (1,934 x 103, 30
-epochs of batch 128): CE 9.7, CRL(C+A) 11.0, CRL(C+R) 9.2, CRL(C+D) 10.0,
-CRL(I+A) 10.1, CRL(I+R) 10.2, CRL(I+D) 10.7, i.e. 71 s a fold, 355 s a repeat
-of 5 folds; power-law Fashion-MNIST features (9,299 x 1,280), 20 epochs:
-26.6 to 28.8 s for each of the 7 rows, so about 42 s at 30 epochs, 294 s a
-seed. With the 7 rows of a fold run 2 at a time, a seed (one CV repeat of
-yeast and one power-law training set) takes about 6 minutes of wall time on
-2 free cores: 8 seeds take about 50 minutes, about an hour with process
-start-up and the first load of the cached features (seconds)."""
-
-#: Why the ``cnn`` variant has the settings it has.
-CNN_SIZING = """\
-Measured with ``python -m benchmarks crl_ablation --backbone cnn --size``
-(:mod:`benchmarks.harness.sizing`) on this project's 2-core machine while
-other benchmarks kept both cores busy, in CPU seconds of the measuring
-process, one thread, the CPU CNN (conv 16 and 32, channels-last), batch 128,
-20 epochs, every row fitted on 1,024 and 2,048 training images and scaled to
-the 9,299 of power-law Fashion-MNIST at γ = 0.5: an update costs 25.6 ms for
-CE and 25.8 to 28.4 ms for the six CRL variants (the class-level ones 25.8
-to 27.5, the instance-level ones 26.0 to 28.4); a fit of 20 epochs (1,460
-updates) and its prediction 39 to 43 s; the 7 rows of a seed on 2 workers
-161 s, x 1.18 for two runs sharing the machine (measured on ``full``): 190 s
-of wall time a seed, 25 min for 8 seeds.
-
-Hence 30 epochs (2,190 updates a fit, about as many as a fit of the
-end-to-end Table 5) and 12 seeds, for paired gains of a few tenths of a
-point: 285 s a seed, 57 min projected. ``--size`` re-measures and prints the
-projection for other epochs and seeds."""
-
-#: The ``--scale gpu`` setting of the ``cnn`` variant.
-CNN_GPU_SIZING = """\
-For a GPU (``--scale gpu --device cuda``), not measured here (no GPU was
-lent to the session that sized it): the CNN of
-:data:`benchmarks.harness.end_to_end.GPU_CNN` (conv 32, 64 and 128 with
-batch normalisation, 5.5 times the CPU CNN's multiply-adds), 50 epochs
-(3,650 updates a fit) and 16 seeds, 4 runs in parallel: 7 x 16 x 3,650 =
-409,000 updates, at the 5 to 10 ms an update of a small network through
-skorch on a GPU (the H100 measurement of ``full``'s feature runs: 9.7 ms)
-35 to 70 min in one process, less with 4 in parallel. Measure first:
-``python -m benchmarks crl_ablation --backbone cnn --scale gpu --device cuda
---size``."""
-
 PROFILES = {
     "crl_ablation": Profile(
         name="crl_ablation",
@@ -381,7 +337,7 @@ PROFILES = {
             lr=1e-3,
         ),
         reporters={"crl_ablation": ablation_report},
-        sizing=ABLATION_SIZING,
+        sizing_records=("docs/results/crl_ablation/runs.jsonl",),
         backbones={
             "cnn": Profile(
                 name="crl_ablation_cnn",
@@ -396,13 +352,13 @@ PROFILES = {
                 jobs=2,
                 net=cnn_net(max_epochs=30),
                 reporters={"crl_ablation": ablation_report},
-                sizing=CNN_SIZING,
+                sizing_records=("docs/results/crl_ablation_cnn/runs.jsonl",),
                 scales={
                     "gpu": dict(
                         net=cnn_net(GPU_CNN, max_epochs=50),
                         seeds=16,
                         jobs=4,
-                        sizing=CNN_GPU_SIZING,
+                        sizing_records=(),  # not yet run on a GPU
                         note="GPU scale: three conv blocks (32, 64, 128) with batch "
                         "norm, 50 epochs, 16 seeds",
                     )

@@ -6,13 +6,16 @@
 :mod:`~benchmarks.harness.cache`
     the cache of finished runs (``runs.jsonl``) and the config fingerprint;
 :mod:`~benchmarks.harness.experiments`
-    the two kinds of experiment (holdout, cross-validation);
+    the kinds of experiment (holdout, cross-validation, measurement);
+:mod:`~benchmarks.harness.measures`
+    what a run records of its fitted estimator beyond its scores;
 :mod:`~benchmarks.harness.methods`
     the table rows (baselines and the library's methods) and the row lists of
     Table 5 and the tabular suite;
 :mod:`~benchmarks.harness.metrics`, :mod:`~benchmarks.harness.report`,
 :mod:`~benchmarks.harness.plots`, :mod:`~benchmarks.harness.ablation_report`
-    scores, tables, figures, and the paired-delta report of the ablations;
+    scores, tables, figures, and the paired-delta tables of the ablations and
+    the studies;
 :mod:`~benchmarks.harness.paper`
     the papers' published numbers;
 :mod:`~benchmarks.harness.profile`
@@ -23,7 +26,7 @@
     CPU and GPU sizes, the rows on raw pixels;
 :mod:`~benchmarks.harness.sizing`
     ``--size``: a profile's rows measured on a subsample, its wall time
-    projected;
+    projected; ``--size-from``: the projection from recorded runs;
 :mod:`benchmarks.harness.data`
     the shared data layer (cached image features, Table 5 and power-law
     protocols).

@@ -6,9 +6,17 @@ The ablation profiles (:mod:`benchmarks.huang2019.clmle_ablation`,
 over seeds of one metric. This module turns run records into those cells and
 draws the grouped-bar and line figures; the tables themselves are in the
 profiles' reporters.
+
+:func:`paired_table` is the general table of the studies (and of the
+measurement suites): lines of runs (:class:`Line`) against columns of one
+recorded value each (:class:`Column`), a score or a measured value, as its
+mean ± sd over seeds, each seed's value, or its paired difference to a
+reference row.
 """
 
 import math
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import matplotlib
 
@@ -17,6 +25,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from .files import save_figure
+from .report import markdown_table
 
 
 def tail_recall(record):
@@ -207,3 +216,154 @@ def delta_cell(deltas):
         return ""
     mean, std = mean_std(deltas)
     return f"Δ {100 * mean:+.1f} ± {100 * std:.1f}"
+
+
+@dataclass(frozen=True)
+class Line:
+    """One line of :func:`paired_table`: the runs of ``row`` (of ``experiment``).
+
+    Attributes
+    ----------
+    label : str
+        What the line is called.
+    row : str
+        The row (``method``) whose runs it reads.
+    experiment : str or None, default=None
+        Only the runs of this experiment (``None``: every experiment's, or the
+        column's experiment).
+    prefix : str, default=""
+        Read the value ``prefix + metric`` of each column whose metric is a
+        record key: a second set of values the same runs recorded (e.g. the
+        scores of another decision rule on the same fit).
+    """
+
+    label: str
+    row: str
+    experiment: str | None = None
+    prefix: str = ""
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of :func:`paired_table`: one recorded value of each run.
+
+    Attributes
+    ----------
+    header : str
+    metric : str or callable
+        A record key (e.g. ``"balanced_accuracy"``, a measured value) or a
+        function of a record returning a number or ``None`` (not recorded).
+    scale : float, default=100.0
+        Factor of the printed values (100: in %, or points for a difference).
+    digits : int, default=1
+        Decimals.
+    reference : str or None, default=None
+        A row: the cell is then the difference line − ``reference``, paired on
+        (experiment, seed, fold), the reference read without the line's
+        prefix.
+    each : bool, default=False
+        Also list each run's value, in brackets.
+    signed : bool, default=False
+        Print the mean with its sign (always for a ``reference`` column).
+    experiment : str or None, default=None
+        Only the runs of this experiment (over the line's).
+    text : callable or None, default=None
+        ``text(values) -> str``, the cell from the (unscaled) values instead
+        of the mean ± sd.
+    """
+
+    header: str
+    metric: str | Callable
+    scale: float = 100.0
+    digits: int = 1
+    reference: str | None = None
+    each: bool = False
+    signed: bool = False
+    experiment: str | None = None
+    text: Callable | None = None
+
+
+def recorded_values(records, row, metric, experiment=None, prefix=""):
+    """``{(experiment, seed, fold): value}`` of the successful runs of ``row``
+    that recorded ``metric`` (``prefix + metric`` for a key); NaN is not a
+    value."""
+    values = {}
+    for r in records:
+        if r["method"] != row or r.get("error"):
+            continue
+        if experiment is not None and r["experiment"] != experiment:
+            continue
+        if callable(metric):
+            value = metric(r)
+        else:
+            value = r.get(prefix + metric)
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            continue
+        values[r["experiment"], r["seed"], r["fold"]] = float(value)
+    return values
+
+
+def spread_cell(values, scale=100.0, digits=1, signed=False, each=False, ddof=1):
+    """``"mean ± sd"`` of ``values`` times ``scale``, the sd with ``ddof``
+    (the mean alone for too few values), each value in brackets with
+    ``each``; ``"—"`` without values.
+
+    Examples
+    --------
+    >>> from benchmarks.harness.ablation_report import spread_cell
+    >>> spread_cell([0.81, 0.83]), spread_cell([0.5], each=True)
+    ('82.0 ± 1.4', '50.0 [50.0]')
+    >>> spread_cell([0.01, 0.03], signed=True), spread_cell([])
+    ('+2.0 ± 1.4', '—')
+    """
+    if len(values) == 0:
+        return "—"
+    v = scale * np.asarray(values, dtype=float)
+    text = f"{v.mean():{'+' if signed else ''}.{digits}f}"
+    if len(v) > ddof:
+        text += f" ± {v.std(ddof=ddof):.{digits}f}"
+    if each:
+        text += " [" + ", ".join(f"{x:.{digits}f}" for x in v) + "]"
+    return text
+
+
+def paired_table(records, lines, columns, first="row", ddof=1):
+    """A Markdown table of ``lines`` (:class:`Line`) by ``columns``
+    (:class:`Column`): each cell the mean ± sd over the runs (seeds, folds)
+    of one value, sd with ``ddof`` (1: the sample sd), or the paired
+    difference to a reference row. A line whose row failed in some runs says
+    so in its label; a cell without values reads ``"—"``.
+    """
+    header = [first, *(c.header for c in columns)]
+    body = []
+    for line in lines:
+        label = line.label
+        failed = n_failed(records, line.row, line.experiment)
+        if failed:
+            label += f" ({failed} failed)"
+        cells = [label]
+        for c in columns:
+            experiment = c.experiment or line.experiment
+            ours = recorded_values(records, line.row, c.metric, experiment, line.prefix)
+            if c.reference is not None:
+                base = recorded_values(records, c.reference, c.metric, experiment)
+                values = [ours[k] - base[k] for k in ours if k in base]
+                if c.reference == line.row and not line.prefix:
+                    values = []  # a row against itself
+            else:
+                values = list(ours.values())
+            if c.text is not None:
+                cells.append(c.text(values) if values else "—")
+                continue
+            cells.append(
+                spread_cell(
+                    values,
+                    c.scale,
+                    c.digits,
+                    signed=c.signed or c.reference is not None,
+                    each=c.each,
+                    ddof=ddof,
+                )
+            )
+        body.append(cells)
+    return markdown_table(header, body)

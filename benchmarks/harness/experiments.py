@@ -1,4 +1,4 @@
-"""The two kinds of experiment the profiles are made of.
+"""The kinds of experiment the profiles are made of.
 
 :class:`HoldoutExperiment`
     Khan et al.'s Table 5 protocol: per seed, a training set made imbalanced
@@ -6,9 +6,23 @@
 :class:`CVExperiment`
     The tabular suite: repeated stratified k-fold cross-validation of a data
     set that is imbalanced as it comes; repeat ``r`` shuffles with seed ``r``.
+:class:`MeasurementExperiment`
+    What is not a classifier's fit: each row calls a measurement (e.g. the
+    time of one training step's hard mining) once per seed.
 
-Each yields ``(fold, X_train, y_train, X_test, y_test)`` for a seed, names the
-table rows it runs, and states the settings that enter the cache fingerprint.
+The first two yield ``(fold, X_train, y_train, X_test, y_test)`` for a seed;
+every kind names the table rows it runs and states the settings that enter
+the cache fingerprint.
+
+Measures
+    A holdout or cross-validated experiment may record more than the scores
+    of a prediction: each of its ``measures`` is a module-level function
+    ``measure(estimator, X_train, y_train, X_test, y_test) -> dict`` called
+    on the fitted estimator after the scores (labels encoded as the estimator
+    saw them), whose values join the run's record, are cached with it, and
+    are summarised in ``summary.csv`` (e.g. a training accuracy, a method's
+    fitted margins, the scores of a second decision rule on the same fit). A
+    measure returns ``{}`` for a row it does not apply to.
 """
 
 from collections.abc import Callable
@@ -54,6 +68,12 @@ class HoldoutExperiment:
         (default: :func:`benchmarks.harness.runner.fit_and_score`); the dict holds at
         least ``error``, ``fit_seconds``, ``accuracy`` and every metric of
         :data:`benchmarks.harness.metrics.METRICS`. Module-level, as ``make_row``.
+        With ``measures``, it is called with ``measures=`` too (see
+        :func:`benchmarks.harness.runner.apply_measures`).
+    measures : tuple of callable
+        Module-level ``measure(estimator, X_train, y_train, X_test, y_test)
+        -> dict`` recorded with each run (see the module's docstring); their
+        names enter the cache fingerprint. Empty: the scores only.
     """
 
     name: str
@@ -65,6 +85,7 @@ class HoldoutExperiment:
     paper: str | None = None
     make_row: Callable | None = None
     fit_and_score: Callable | None = None
+    measures: tuple = ()
     kind = "holdout"
     n_folds = 1
 
@@ -79,7 +100,7 @@ class CVExperiment:
 
     Attributes
     ----------
-    name, title, rows, settings, suite, make_row, fit_and_score
+    name, title, rows, settings, suite, make_row, fit_and_score, measures
         As in :class:`HoldoutExperiment`.
     load : callable
         ``load() -> (X, y)``.
@@ -99,6 +120,7 @@ class CVExperiment:
     first_seed: int = 0
     make_row: Callable | None = None
     fit_and_score: Callable | None = None
+    measures: tuple = ()
     paper = None
     kind = "cv"
 
@@ -123,3 +145,41 @@ class CVExperiment:
             "n_classes": int(np.unique(y).size),
             "imbalance_ratio": imbalance_ratio(y),
         }
+
+
+@dataclass
+class MeasurementExperiment:
+    """Rows that each call a measurement, not a classifier's fit, once per seed.
+
+    For what a profile measures that no estimator's fit and prediction
+    yields, e.g. the milliseconds of one training step's hard mining on
+    synthetic batches: the runner calls ``measure(row, seed, **settings)`` in
+    a worker, as it fits a row, and records what it returns with the cache
+    key, provenance and report path of every other run.
+
+    Attributes
+    ----------
+    name, title, suite
+        As in :class:`HoldoutExperiment`.
+    measure : callable
+        Module-level ``measure(row, seed, **settings) -> dict`` of numbers (a
+        failure is recorded as the run's error, as a failed fit is).
+    rows : tuple of str
+        What is measured (the names ``measure`` understands), in table order.
+    settings : dict
+        The keyword arguments of ``measure``: all that shapes a run besides
+        its row and seed (part of the cache fingerprint, with the measure's
+        name).
+    """
+
+    name: str
+    title: str
+    measure: Callable
+    rows: tuple
+    settings: dict = field(default_factory=dict)
+    suite: str = "measurements"
+    paper = None
+    make_row = None
+    measures = ()
+    kind = "measurement"
+    n_folds = 1

@@ -8,7 +8,7 @@ are gathered by the registry in ``benchmarks/__main__.py``.
 from dataclasses import dataclass, field, replace
 
 #: What a scale of a profile may change (see :attr:`Profile.scales`).
-SCALE_KEYS = ("net", "seeds", "jobs", "sizing", "note")
+SCALE_KEYS = ("net", "seeds", "jobs", "sizing_records", "note")
 
 
 @dataclass
@@ -48,15 +48,21 @@ class Profile:
         ``closing(records, experiments, out, n_seeds) -> markdown``: a last
         section of ``summary.md`` over every suite's runs (e.g. the choice of
         the ``defaults`` profile); ``None``: none.
-    sizing : str
-        Why the profile has the settings it has: the measurements behind its
-        epochs and seeds (empty: none stated).
+    sizing_records : tuple of str
+        The measured runs the profile's epochs and seeds were set from: the
+        run records (``runs.jsonl``) of earlier runs of it, as paths relative
+        to the repository root (e.g. ``"docs/results/table8/runs.jsonl"``).
+        ``summary.md`` ends with the projection of the profile's wall time
+        from their fit seconds, and ``--size-from`` prints it
+        (:func:`benchmarks.harness.sizing.recorded_projection`); the reasons
+        are in ``docs/benchmarks.rst``. Empty: no measured runs (``--size``
+        measures).
     scales : dict
         Other sizes of the same profile, ``{name: changes}``, picked on the
         command line with ``--scale NAME`` (e.g. ``"gpu"``: a larger network,
         more epochs and seeds for a GPU). ``changes`` may hold ``net`` (merged
-        into :attr:`net`), ``seeds``, ``jobs``, ``sizing`` (replacing
-        :attr:`sizing`) and ``note`` (appended to the description).
+        into :attr:`net`), ``seeds``, ``jobs``, ``sizing_records`` (replacing
+        :attr:`sizing_records`) and ``note`` (appended to the description).
     """
 
     name: str
@@ -70,7 +76,7 @@ class Profile:
     reporters: dict = field(default_factory=dict)
     backbones: dict = field(default_factory=dict)
     closing: callable = None
-    sizing: str = ""
+    sizing_records: tuple = ()
     scales: dict = field(default_factory=dict)
 
     def seeds_for(self, suite):
@@ -84,7 +90,8 @@ class Profile:
 
         Named ``<name>_<scale>`` (its own output folder and cache), with the
         scale's network settings merged into :attr:`net` and its seeds, jobs
-        and sizing in place of the profile's. ``None`` returns the profile.
+        and sizing records in place of the profile's. ``None`` returns the
+        profile.
 
         Raises
         ------
@@ -125,7 +132,7 @@ class Profile:
             net={**self.net, **changes.pop("net", {})},
             seeds=changes.pop("seeds", self.seeds),
             jobs=changes.pop("jobs", self.jobs),
-            sizing=changes.pop("sizing", self.sizing),
+            sizing_records=changes.pop("sizing_records", self.sizing_records),
             backbones={},
             scales={},
         )

@@ -53,8 +53,9 @@ def summarise(runs, metrics):
 
     ``runs`` is a list of dicts with keys ``method``, ``seed``, ``error`` (empty
     when the run succeeded), ``fit_seconds`` and one per metric. Failed runs are
-    counted in ``errors`` and left out of the means. Rows keep the order in
-    which methods first appear.
+    counted in ``errors`` and left out of the means, as are runs without a
+    metric (NaN when no run has it). Rows keep the order in which methods
+    first appear.
     """
     methods = list(dict.fromkeys(run["method"] for run in runs))
     table = []
@@ -65,9 +66,11 @@ def summarise(runs, metrics):
         entry["error"] = errors[0] if errors else ""
         ok = [row for row in rows if not row.get("error")]
         for key in [*metrics, "fit_seconds"]:
-            values = np.array([row[key] for row in ok], dtype=float)
-            entry[key] = float(values.mean()) if ok else float("nan")
-            entry[key + "_std"] = float(values.std()) if ok else float("nan")
+            # A run that did not record ``key`` (a measure that does not apply
+            # to its row) is left out of its mean.
+            values = np.array([row[key] for row in ok if key in row], dtype=float)
+            entry[key] = float(values.mean()) if values.size else float("nan")
+            entry[key + "_std"] = float(values.std()) if values.size else float("nan")
         table.append(entry)
     return table
 
@@ -124,7 +127,7 @@ def format_table(summary, metrics, markdown=False):
 
 def flat_runs(records):
     """Records without their per-class lists (for ``runs.csv``)."""
-    skip = {"per_class", "classes", "train_counts", "test_counts"}
+    skip = {"per_class", "classes", "train_counts", "test_counts", "measured"}
     return [{k: v for k, v in r.items() if k not in skip} for r in records]
 
 

@@ -19,6 +19,7 @@ end the outputs are written:
     the figures (see :mod:`benchmarks.harness.plots`).
 """
 
+import functools
 import json
 import math
 import os
@@ -40,6 +41,7 @@ from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
 
 from . import methods as registry
+from .ablation_report import Column, Line, paired_table
 from .cache import RunCache, config_fingerprint, estimator_signature, read_json_lines
 from .files import write_text
 from .methods import METHODS, all_rows, make_row
@@ -95,13 +97,14 @@ def _utc_now():
     return datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
 
 
-def fit_and_score(estimator, X_train, y_train, X_test, y_test):
-    """Fit, predict the test set, score.
+def fit_and_score(estimator, X_train, y_train, X_test, y_test, measures=()):
+    """Fit, predict the test set, score, then take the experiment's measures.
 
     Labels are encoded as 0..K-1 for the fit (some samplers reject strings)
     and reported under their own names. A row that cannot run on the data
     (e.g. ADASYN finding no majority neighbours) is recorded with its error
-    instead of stopping a long benchmark.
+    instead of stopping a long benchmark. ``measures`` are called on the
+    fitted estimator with the encoded labels (:func:`apply_measures`).
     """
     encoder = LabelEncoder().fit(
         np.concatenate([np.asarray(y_train), np.asarray(y_test)])
@@ -126,7 +129,90 @@ def fit_and_score(estimator, X_train, y_train, X_test, y_test):
             y_pred = estimator.predict(X_test)
     except Exception as error:  # recorded, reported, and the benchmark goes on
         return failed_run(run, error)
-    return run | run_scores(y_test, y_pred, labels)
+    run |= run_scores(y_test, y_pred, labels)
+    if not measures:
+        return run
+    try:
+        return run | apply_measures(
+            measures, estimator, X_train, y_train, X_test, y_test, taken=run
+        )
+    except Exception as error:  # a measure that fails fails the run
+        return failed_run(run, error)
+
+
+def apply_measures(measures, estimator, X_train, y_train, X_test, y_test, taken=()):
+    """The values of an experiment's ``measures`` on a fitted estimator.
+
+    Each measure is called as ``measure(estimator, X_train, y_train, X_test,
+    y_test)`` and returns a dict of numbers (``{}`` where it does not apply).
+    Returns their union, with ``measured``: the sorted names of the values,
+    which the reports and ``summary.csv`` read.
+
+    Raises
+    ------
+    ValueError
+        When two measures, or a measure and the record (``taken``: the keys
+        already in it), give a value the same name.
+    """
+    values = {}
+    for measure in measures:
+        found = measure(estimator, X_train, y_train, X_test, y_test)
+        clash = sorted(set(found) & (set(values) | set(taken) | {"measured"}))
+        if clash:
+            raise ValueError(
+                f"measure {callable_name(measure)} records {clash}, which the run "
+                "record already holds; name its values otherwise."
+            )
+        values.update(found)
+    return values | {"measured": sorted(values)}
+
+
+def callable_name(function):
+    """``module.qualname`` of a module-level function (a cache-key part)."""
+    function = getattr(function, "func", function)  # a functools.partial
+    return f"{function.__module__}.{function.__qualname__}"
+
+
+def scorer(exp):
+    """The function that fits and scores a row of ``exp``: its own
+    ``fit_and_score`` or :func:`fit_and_score`, with its ``measures`` bound."""
+    score = getattr(exp, "fit_and_score", None) or fit_and_score
+    measures = tuple(getattr(exp, "measures", ()) or ())
+    return functools.partial(score, measures=measures) if measures else score
+
+
+def run_config(exp, row, net_part):
+    """The config fingerprint of the runs of ``row`` in ``exp``.
+
+    ``net_part`` is the network settings of the run without ``device`` and
+    ``n_threads``. A holdout or cross-validated run hashes the experiment's
+    data settings and kind, the network settings, the row and its
+    estimator's parameters (a changed default is a new run), and the names of
+    the experiment's measures where it has any; a measurement hashes its
+    settings, kind, row and the measure's name.
+    """
+    if exp.kind == "measurement":
+        return config_fingerprint(
+            {
+                "settings": exp.settings,
+                "kind": exp.kind,
+                "row": row,
+                "measure": callable_name(exp.measure),
+            }
+        )
+    make = getattr(exp, "make_row", None) or registry.make_row
+    estimator = make(row, 0, **resolve_epochs(net_part, 1000))
+    spec = {
+        "settings": exp.settings,
+        "kind": exp.kind,
+        "net": net_part,
+        "row": row,
+        "estimator": estimator_signature(estimator),
+    }
+    measures = getattr(exp, "measures", ()) or ()
+    if measures:
+        spec["measures"] = [callable_name(m) for m in measures]
+    return config_fingerprint(spec)
 
 
 def failed_run(run, error):
@@ -220,6 +306,44 @@ def execute(
         return row, result | {"max_epochs": net.get("max_epochs")}
 
 
+def execute_measurement(row, seed, n_threads, measure, settings):
+    """One run of a :class:`~benchmarks.harness.experiments.MeasurementExperiment`.
+
+    ``measure(row, seed, **settings)`` with the threads capped; returns
+    ``(row, result)``, ``result`` its values with ``error`` (empty), the
+    ``measured`` names and ``measure_seconds`` (the wall time of the call), or
+    the error of a measure that raised (or that named a value as the record's
+    own keys, ``error``, ``measured``, ``measure_seconds``).
+    """
+    with threadpool_limits(n_threads), noticing_interrupts():
+        torch.set_num_threads(n_threads)
+        tic = time.perf_counter()
+        try:
+            values = dict(measure(row, seed, **settings))
+            taken = sorted(set(values) & {"error", "measured", "measure_seconds"})
+            if taken:
+                raise ValueError(
+                    f"measure {callable_name(measure)} records {taken}, which the "
+                    "run record already holds; name its values otherwise."
+                )
+        except Exception as error:  # recorded, reported, and the benchmark goes on
+            return row, {
+                "error": f"{type(error).__name__}: {error}",
+                "measure_seconds": time.perf_counter() - tic,
+            }
+        seconds = time.perf_counter() - tic
+        return row, {"error": ""} | values | {
+            "measured": sorted(values),
+            "measure_seconds": seconds,
+        }
+
+
+def own_rows(exp):
+    """Whether ``exp`` names rows of its own (its ``make_row``, or the rows
+    of a measurement) rather than rows of the registry."""
+    return exp.kind == "measurement" or getattr(exp, "make_row", None) is not None
+
+
 def select(profile, methods=None, experiments=None):
     """The profile's experiments, restricted to ``experiments`` (names) and
     their rows to ``methods``; unknown names raise ``SystemExit``."""
@@ -227,11 +351,7 @@ def select(profile, methods=None, experiments=None):
     registry = all_rows()
     # Rows of the registry, and the rows of experiments that build their own.
     known = list(registry) + [
-        row
-        for e in chosen
-        if getattr(e, "make_row", None) is not None
-        for row in e.rows
-        if row not in registry
+        row for e in chosen if own_rows(e) for row in e.rows if row not in registry
     ]
     known = list(dict.fromkeys(known))
     if methods is not None:
@@ -245,12 +365,52 @@ def select(profile, methods=None, experiments=None):
             raise SystemExit(f"unknown experiments {unknown}; choose from {names}")
         chosen = [e for e in chosen if e.name in experiments]
     for exp in chosen:
-        own = getattr(exp, "make_row", None) is not None
+        own = own_rows(exp)
         rows = [r for r in exp.rows if own or r in registry]
         if methods is not None:
             rows = [r for r in rows if r in methods]
         exp.rows = tuple(rows)
     return [e for e in chosen if e.rows]
+
+
+def _fold_results(
+    exp, seed, keys, cache, records, bar, net, device, n_threads, parallel
+):
+    """Per fold of ``exp`` at ``seed``: ``(fold, results of the rows to run)``.
+
+    The cached runs of the fold are appended to ``records`` first; the
+    results (``(row, result)`` pairs) are computed as they are iterated, in
+    this process or by ``parallel``. A measurement has one fold and loads no
+    data.
+    """
+    if exp.kind == "measurement":
+        splits = [(0, None)]
+    else:
+        kwargs = {"device": device} if exp.kind == "holdout" else {}
+        splits = ((fold, data) for fold, *data in exp.splits(seed, **kwargs))
+    for fold, data in splits:
+        todo = []
+        for row in exp.rows:
+            key = keys[row, fold]
+            if key in cache:
+                records.append(cache.get(key))
+                bar.update()
+            else:
+                todo.append(row)
+        if exp.kind == "measurement":
+            call = execute_measurement
+            args = (seed, n_threads, exp.measure, exp.settings)
+        else:
+            call = execute
+            make = getattr(exp, "make_row", None)
+            args = (seed, net, n_threads, *data, make, scorer(exp))
+        if parallel is None:
+            results = (call(row, *args) for row in todo)
+        else:
+            from joblib import delayed
+
+            results = parallel(delayed(call)(row, *args) for row in todo)
+        yield fold, results
 
 
 def run_profile(
@@ -319,22 +479,9 @@ def run_profile(
             net.pop("target_steps", None)
             net.pop("min_epochs", None)
         nets[exp.name] = net
+        net_part = {k: v for k, v in net.items() if k not in ("device", "n_threads")}
         for row in exp.rows:
-            net_part = {
-                k: v for k, v in net.items() if k not in ("device", "n_threads")
-            }
-            # The estimator's own parameters too: a changed default is a new run.
-            make = getattr(exp, "make_row", None) or registry.make_row
-            estimator = make(row, 0, **resolve_epochs(net_part, 1000))
-            configs[exp.name, row] = config_fingerprint(
-                {
-                    "settings": exp.settings,
-                    "kind": exp.kind,
-                    "net": net_part,
-                    "row": row,
-                    "estimator": estimator_signature(estimator),
-                }
-            )
+            configs[exp.name, row] = run_config(exp, row, net_part)
 
     total = sum(len(e.rows) * e.n_folds * n_seeds[e.name] for e in exps)
     records = []
@@ -345,7 +492,7 @@ def run_profile(
     bar = tqdm(total=total, desc="runs", unit="run", disable=not progress)
     parallel = None
     if jobs > 1:
-        from joblib import Parallel, delayed
+        from joblib import Parallel
 
         parallel = Parallel(n_jobs=jobs, return_as="generator_unordered")
 
@@ -383,44 +530,31 @@ def run_profile(
                     records += [cache.get(keys[row, fold]) for (row, fold) in keys]
                     bar.update(len(keys))
                     continue
-                kwargs = {"device": device} if exp.kind == "holdout" else {}
-                for fold, X_tr, y_tr, X_te, y_te in exp.splits(seed, **kwargs):
-                    todo = []
-                    for row in exp.rows:
-                        key = keys[row, fold]
-                        if key in cache:
-                            records.append(cache.get(key))
-                            bar.update()
-                        else:
-                            todo.append(row)
-                    base = {
-                        "profile": profile.name,
-                        "suite": exp.suite,
-                        "experiment": exp.name,
-                        "kind": exp.kind,
-                        "seed": seed,
-                        "fold": fold,
-                    }
-                    args = (
-                        seed,
-                        nets[exp.name],
-                        n_threads,
-                        X_tr,
-                        y_tr,
-                        X_te,
-                        y_te,
-                        getattr(exp, "make_row", None),
-                        getattr(exp, "fit_and_score", None),
-                    )
+                base = {
+                    "profile": profile.name,
+                    "suite": exp.suite,
+                    "experiment": exp.name,
+                    "kind": exp.kind,
+                    "seed": seed,
+                }
+                for fold, results in _fold_results(
+                    exp,
+                    seed,
+                    keys,
+                    cache,
+                    records,
+                    bar,
+                    nets[exp.name],
+                    device,
+                    n_threads,
+                    parallel,
+                ):
                     bar.set_postfix_str(f"{exp.name} seed {seed} fold {fold}")
-                    if parallel is None:
-                        results = (execute(row, *args) for row in todo)
-                    else:
-                        results = parallel(delayed(execute)(row, *args) for row in todo)
                     for row, result in results:
                         record = (
                             base
                             | {
+                                "fold": fold,
                                 "method": row,
                                 "config": configs[exp.name, row],
                             }
@@ -512,6 +646,28 @@ def _method_rows():
     return mapping
 
 
+def measured_names(records):
+    """The names of the measured values of ``records`` (their ``measured``
+    lists, see :func:`apply_measures`), in order of first appearance."""
+    return list(dict.fromkeys(name for r in records for name in r.get("measured", ())))
+
+
+def measurement_markdown(records, experiments):
+    """The default section of a suite of measurements: per experiment, every
+    row against every measured value, mean ± sd over seeds [each seed]."""
+    parts = []
+    for exp in experiments:
+        runs = [r for r in records if r["experiment"] == exp.name]
+        columns = [
+            Column(name, name, scale=1.0, digits=4, each=True)
+            for name in measured_names(runs)
+        ]
+        columns.append(Column("seconds", "measure_seconds", scale=1.0, digits=1))
+        lines = [Line(row, row, exp.name) for row in exp.rows]
+        parts.append(f"## {exp.title}\n\n" + paired_table(runs, lines, columns))
+    return "\n\n".join(parts)
+
+
 def write_outputs(
     profile,
     exps,
@@ -535,11 +691,11 @@ def write_outputs(
     per_class = per_class_rows(records)
     if per_class:
         write_csv(per_class, out / "per_class.csv")
-    scalar = ["accuracy", *METRICS]
     summary_rows = []
     for exp in exps:
         runs = [r for r in records if r["experiment"] == exp.name]
-        for row in summarise(runs, scalar):
+        scores = [] if exp.kind == "measurement" else ["accuracy", *METRICS]
+        for row in summarise(runs, scores + measured_names(runs)):
             summary_rows.append({"experiment": exp.name} | row)
     write_csv(summary_rows, out / "summary.csv")
 
@@ -550,7 +706,7 @@ def write_outputs(
         f"({platform.processor() or platform.machine()}, torch {torch.__version__}, "
         f"device {device}); "
         + ", ".join(
-            f"{suite}: {n} {'seeds' if kind == 'holdout' else 'CV repeats'}"
+            f"{suite}: {n} {'CV repeats' if kind == 'cv' else 'seeds'}"
             for suite, (kind, n) in {
                 e.suite: (e.kind, n_seeds[e.name]) for e in exps
             }.items()
@@ -577,6 +733,11 @@ def write_outputs(
             markdown, paths = reporter(suite_records, members, out, n_seeds)
             sections.append(markdown)
             drawn += [Path(p) for p in paths if p]
+            continue
+        if members[0].kind == "measurement":
+            markdown = measurement_markdown(suite_records, members)
+            sections.append(markdown)
+            echo("\n" + markdown)
             continue
         if members[0].kind == "holdout":
             for exp in members:
@@ -674,13 +835,11 @@ def write_outputs(
                 for (exp, method), errs in failures.items()
             )
         )
-    sizing = getattr(profile, "sizing", "")
-    if sizing:
-        sections.append(
-            "## Sizing\n\nWhy the profile has the settings it has (as stated "
-            "in its code; the network settings of this run are at the top):\n\n"
-            + sizing
-        )
+    if getattr(profile, "sizing_records", ()):
+        # Imported here: the sizing helper runs profiles through this module.
+        from .sizing import recorded_projection
+
+        sections.append(recorded_projection(profile, exps, n_seeds)["markdown"])
     if drawn:
         sections.append(
             "## Figures\n\n" + "\n".join(f"![{p.stem}]({p.name})" for p in drawn)

@@ -33,6 +33,17 @@ passes do not all scale with the epochs).
 
 The measurement is made in this process, one fit at a time: on a machine
 that other jobs keep busy it overestimates the cost of a run on free cores.
+
+A measurement experiment (:class:`~benchmarks.harness.experiments.MeasurementExperiment`)
+is timed as it is: each row's measurement is its run, called once.
+
+``python -m benchmarks PROFILE --size-from [FILE ...]`` runs
+:func:`recorded_projection` instead: no fit at all, the projection from the
+fit seconds that earlier runs recorded (by default the profile's
+:attr:`~benchmarks.harness.profile.Profile.sizing_records`, its committed
+``docs/results/<profile>/runs.jsonl``); every ``summary.md`` of a profile
+with sizing records ends with it. The sizes the profiles have, and why, are
+set out in ``docs/benchmarks.rst``.
 """
 
 import math
@@ -40,6 +51,7 @@ import platform
 import statistics
 import time
 from datetime import datetime, timezone
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -51,6 +63,7 @@ from skimbalance.base import resolve_device
 
 from . import methods as registry
 from . import runner
+from .cache import read_json_lines
 from .report import markdown_table
 
 #: How much longer a run takes when two run in parallel, one per core, than
@@ -182,7 +195,7 @@ def measure_row(exp, row, net, n_threads, data, score=None, clock="wall"):
     """
     X_sub, y_sub, X_test, y_test = data
     make = getattr(exp, "make_row", None) or registry.make_row
-    score = score or getattr(exp, "fit_and_score", None) or runner.fit_and_score
+    score = score or runner.scorer(exp)
     timer = StepTimer(clock)
     net = dict(net, callbacks=[*net.get("callbacks", []), ("size_timer", timer)])
     with threadpool_limits(n_threads):
@@ -227,6 +240,28 @@ def _first_split(exp, seed, device):
     kwargs = {"device": device} if exp.kind == "holdout" else {}
     _, X_train, y_train, X_test, y_test = next(iter(exp.splits(seed, **kwargs)))
     return X_train, y_train, X_test, y_test
+
+
+def _measured_row(exp, row, result):
+    """The sizing row of one timed measurement (no training set, no updates)."""
+    seconds = result["measure_seconds"]
+    return {
+        "experiment": exp.name,
+        "row": row,
+        "n_train": None,
+        "n_test": None,
+        "n_measured": None,
+        "epochs": None,
+        "fit_s": seconds,
+        "wall_s": seconds,
+        "updates": None,
+        "step_s": None,
+        "update_s": float("nan"),
+        "updates_full": None,
+        "alpha": 1.0,
+        "run_s": seconds,
+        "error": result["error"],
+    }
 
 
 def growth_exponent(small, large, ratio):
@@ -337,6 +372,19 @@ def size_profile(
     rows, loads, per_seed, epochs_of = [], {}, {}, {}
     warmed = False
     for exp in exps:
+        if exp.kind == "measurement":  # the measurement is the run: time it once
+            loads[exp.name] = (0.0, 0.0)
+            epochs_of[exp.name] = None
+            runs = []
+            for row in exp.rows:
+                _, result = runner.execute_measurement(
+                    row, 0, n_threads, exp.measure, exp.settings
+                )
+                runs.append(result["measure_seconds"])
+                rows.append(_measured_row(exp, row, result))
+            factor = slowdown if jobs > 1 else 1.0
+            per_seed[exp.name] = factor * makespan(runs, jobs)
+            continue
         net = dict(profile.net_for(exp.suite), device=device, n_threads=n_threads)
         if max_epochs:
             net["max_epochs"] = max_epochs
@@ -427,7 +475,9 @@ def size_profile(
         for exp in exps:
             cold, warm = loads[exp.name]
             n = seeds_override or n_seeds[exp.name]
-            total += cold + (n - 1) * warm + n * per_seed[exp.name] * epoch_factor
+            # A measurement has no epochs: its time does not scale with them.
+            scale = 1.0 if exp.kind == "measurement" else epoch_factor
+            total += cold + (n - 1) * warm + n * per_seed[exp.name] * scale
         return total
 
     wall_s = wall(1.0)
@@ -470,6 +520,254 @@ def size_profile(
         "epochs": base,
         "markdown": markdown,
     }
+
+
+#: The repository's root: the sizing records' paths are relative to it.
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run_seconds(record):
+    """The measured seconds of a recorded run: its fit (``fit_seconds``, the
+    prediction not counted) or its measurement (``measure_seconds``); None
+    for a failed run or one that recorded neither."""
+    if record.get("error"):
+        return None
+    value = record.get("fit_seconds", record.get("measure_seconds"))
+    if value is None or value != value:  # NaN
+        return None
+    return float(value)
+
+
+def recorded_projection(
+    profile,
+    exps=None,
+    n_seeds=None,
+    *,
+    jobs=None,
+    max_epochs=None,
+    paths=None,
+    slowdown=1.0,
+):
+    """The wall time of ``profile`` projected from the fit seconds of recorded runs.
+
+    Nothing is fitted. For every row of every experiment, the median
+    ``fit_seconds`` (a measurement: ``measure_seconds``) of its successful
+    runs in the run records ``paths`` (default: the profile's
+    :attr:`~benchmarks.harness.profile.Profile.sizing_records`), scaled
+    linearly to the epochs the profile runs now where the records ran
+    others; then the runs of each (experiment, seed, fold) handed to ``jobs``
+    workers in row order (:func:`makespan`, times ``slowdown`` with more than
+    one), as the runner runs them. Rows without a recorded run are listed
+    and left out (the projection is then a lower bound).
+
+    A recorded fit second is the wall time of the fit in its worker, with
+    whatever shared the machine then: runs recorded two at a time already
+    hold the cost of sharing it, hence no ``slowdown`` by default (the
+    committed runs of ``crl_ablation_cnn`` and ``table8_cnn``, made two at a
+    time, took 53 and 65 min; this projects 52 and 64).
+
+    Parameters
+    ----------
+    profile : benchmarks.harness.profile.Profile
+    exps : list or None
+        Its experiments (default: all, :func:`benchmarks.harness.runner.select`).
+    n_seeds : dict or None
+        Seeds per experiment name (default: the profile's).
+    jobs : int or None
+        Runs in parallel (default: the profile's).
+    max_epochs : int or None
+        Epochs in place of the profile's, as ``--max-epochs``.
+    paths : sequence of path-like or None
+        Run records (``runs.jsonl``), relative to the repository root or
+        absolute.
+    slowdown : float, default=1.0
+        Factor on the runs' times when ``jobs > 1`` (e.g.
+        :data:`PARALLEL_SLOWDOWN` for records made one run at a time).
+
+    Returns
+    -------
+    result : dict
+        ``rows`` (per experiment and row: ``runs``, ``fit_s`` the median,
+        ``recorded_epochs``, ``epochs``, ``run_s`` projected), ``unmeasured``
+        (``(experiment, row)`` pairs), ``cpu_s``, ``wall_s``, ``sources``
+        (per file: runs read, commits, hosts, devices) and ``markdown``.
+    """
+    exps = runner.select(profile) if exps is None else exps
+    n_seeds = n_seeds or {e.name: profile.seeds_for(e.suite) for e in exps}
+    jobs = jobs or profile.jobs
+    paths = profile.sizing_records if paths is None else paths
+    by_run, sources = {}, []
+    for path in paths:
+        path = Path(path)
+        full = path if path.is_absolute() else ROOT / path
+        records = read_json_lines(full, what="sizing records")
+        sources.append(
+            {
+                "path": str(path),
+                "found": full.is_file(),
+                "runs": len(records),
+                "commits": sorted(
+                    {str(r.get("commit", "unrecorded")) for r in records}
+                ),
+                "hosts": sorted({str(r.get("host", "unrecorded")) for r in records}),
+                "devices": sorted(
+                    {str(r.get("device", "unrecorded")) for r in records}
+                ),
+            }
+        )
+        for r in records:
+            seconds = run_seconds(r)
+            if seconds is not None and "experiment" in r and "method" in r:
+                by_run.setdefault((r["experiment"], r["method"]), []).append(
+                    (seconds, r.get("max_epochs"), r.get("n_train"))
+                )
+    rows, unmeasured, wall_s, cpu_s = [], [], 0.0, 0.0
+    factor = slowdown if jobs > 1 else 1.0
+    for exp in exps:
+        net = dict(profile.net_for(exp.suite))
+        if max_epochs:
+            net["max_epochs"] = max_epochs
+            net.pop("target_steps", None)
+            net.pop("min_epochs", None)
+        runs = []
+        for row in exp.rows:
+            found = by_run.get((exp.name, row))
+            if not found:
+                unmeasured.append((exp.name, row))
+                continue
+            seconds = statistics.median(s for s, _, _ in found)
+            recorded = [e for _, e, _ in found if e]
+            recorded = statistics.median(recorded) if recorded else None
+            n_train = [n for _, _, n in found if n]
+            epochs = None
+            if exp.kind != "measurement" and n_train:
+                epochs = runner.resolve_epochs(net, statistics.median(n_train)).get(
+                    "max_epochs"
+                )
+            scale = epochs / recorded if epochs and recorded else 1.0
+            run_s = seconds * scale
+            runs.append(run_s)
+            cpu_s += run_s * exp.n_folds * n_seeds[exp.name]
+            rows.append(
+                {
+                    "experiment": exp.name,
+                    "suite": exp.suite,
+                    "row": row,
+                    "runs": len(found),
+                    "fit_s": seconds,
+                    "recorded_epochs": recorded,
+                    "epochs": epochs,
+                    "run_s": run_s,
+                }
+            )
+        wall_s += n_seeds[exp.name] * exp.n_folds * factor * makespan(runs, jobs)
+    result = {
+        "rows": rows,
+        "unmeasured": unmeasured,
+        "cpu_s": cpu_s,
+        "wall_s": wall_s,
+        "sources": sources,
+    }
+    result["markdown"] = _projection_markdown(
+        profile, exps, n_seeds, jobs, slowdown, result
+    )
+    return result
+
+
+def _projection_markdown(profile, exps, n_seeds, jobs, slowdown, result):
+    """The ``## Sizing`` section: where the times come from, per suite and
+    row, and the projected wall time."""
+    sources = "; ".join(
+        f"`{s['path']}`: "
+        + (
+            f"{s['runs']} runs, commit(s) {', '.join(s['commits'])}, host(s) "
+            f"{', '.join(s['hosts'])}, device(s) {', '.join(s['devices'])}"
+            if s["found"]
+            else "not found"
+        )
+        for s in result["sources"]
+    )
+    head = (
+        f"## Sizing\n\nProjected from measured runs ({sources}), not fitted "
+        "again: per row the median fit seconds of its recorded runs (the fit's "
+        "wall time in its worker; prediction not counted), scaled linearly to "
+        "the epochs this profile runs where the records ran others, then the "
+        f"runs of each (experiment, seed, fold) on {jobs} worker(s) in row "
+        "order, as the runner runs them"
+        + (
+            f", times {slowdown:g} for runs sharing the machine"
+            if jobs > 1 and slowdown != 1
+            else ""
+        )
+        + " (a recorded fit's seconds hold what shared the machine when it ran). "
+        "Why the profile has these settings: docs/benchmarks.rst; `--size` "
+        "measures the rows on the machine at hand instead."
+    )
+    by_suite = {}
+    for r in result["rows"]:
+        by_suite.setdefault((r["suite"], r["row"]), []).append(r)
+    folds = {e.name: e.n_folds * n_seeds[e.name] for e in exps}
+    body = []
+    for (suite, row), group in by_suite.items():
+        epochs = sorted({g["epochs"] for g in group if g["epochs"]})
+        recorded = sorted({g["recorded_epochs"] for g in group if g["recorded_epochs"]})
+        body.append(
+            [
+                suite,
+                row,
+                str(len(group)),
+                str(sum(g["runs"] for g in group)),
+                _span(recorded),
+                _span(epochs),
+                f"{statistics.median(g['fit_s'] for g in group):.1f}",
+                f"{sum(g['run_s'] * folds[g['experiment']] for g in group) / 60:.1f}",
+            ]
+        )
+    table = markdown_table(
+        [
+            "suite",
+            "row",
+            "experiments",
+            "recorded runs",
+            "recorded epochs",
+            "epochs",
+            "median fit s",
+            "projected CPU-min",
+        ],
+        body,
+    )
+    suite_seeds = {}
+    for e in exps:
+        suite_seeds.setdefault(e.suite, set()).add(n_seeds[e.name])
+    seeds = ", ".join(
+        f"{suite} {'/'.join(map(str, sorted(n)))}" for suite, n in suite_seeds.items()
+    )
+    total = (
+        f"Projected: {result['cpu_s'] / 60:.0f} CPU-min of runs, "
+        f"{result['wall_s'] / 60:.0f} min of wall time with {jobs} run(s) in "
+        f"parallel (seeds or CV repeats: {seeds}); data loading not counted."
+    )
+    parts = [head, table, total]
+    if result["unmeasured"]:
+        by_row = {}
+        for _, row in result["unmeasured"]:
+            by_row[row] = by_row.get(row, 0) + 1
+        missing = ", ".join(
+            f"{row} ({n} experiment{'s' if n > 1 else ''})" for row, n in by_row.items()
+        )
+        parts.append(
+            f"Not in the records, left out (the projection is a lower bound): "
+            f"{missing}."
+        )
+    return "\n\n".join(parts)
+
+
+def _span(values):
+    """``"a"`` or ``"a-b"`` of sorted numbers, ``"—"`` for none."""
+    if not values:
+        return "—"
+    low, high = f"{values[0]:g}", f"{values[-1]:g}"
+    return low if low == high else f"{low}-{high}"
 
 
 def _fmt(value, spec, missing="—"):
@@ -533,7 +831,7 @@ def _report(
         [
             r["experiment"],
             r["row"],
-            f"{r['n_train']:,}",
+            _fmt(r["n_train"], ",d"),
             _fmt(r["epochs"], "d"),
             _fmt(r["updates_full"], ",d"),
             _fmt(None if r["step_s"] is None else 1e3 * r["step_s"], ".1f"),

@@ -6,6 +6,9 @@ attribute prediction" (CLMLE).
 :mod:`~benchmarks.huang2019.clmle_ablation`
     the ``clmle_ablation`` profile;
 :mod:`~benchmarks.huang2019.clmle_settings`
-    ``python -m benchmarks.huang2019.clmle_settings``: CLMLE's settings under
-    Table 5's protocol.
+    the ``clmle_settings`` profile: CLMLE's settings under Table 5's protocol;
+:mod:`~benchmarks.huang2019.clmle_open_choices`
+    the ``clmle_open_choices`` profile: CLMLE's open choices (issue 19);
+:mod:`~benchmarks.huang2019.clmle_scores`
+    the ``clmle_scores`` profile: whether CLMLE's scores rank (issue 16).
 """

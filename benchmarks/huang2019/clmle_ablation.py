@@ -44,7 +44,8 @@ Metric
     data (faces), networks and tasks, so only the direction of each effect
     compares.
 
-Sizing (``clmle_ablation``, details in :data:`SIZING`)
+Sizing (``clmle_ablation``; the measured runs:
+``docs/results/clmle_ablation/runs.jsonl``, the reasons in ``docs/benchmarks.rst``)
     30 epochs (CLMLE's defaults: 5 of cross-entropy warm-up, then 5
     clustering rounds of 5 epochs), 10 seeds, 2 runs in parallel: about an
     hour on this project's 2-core machine.
@@ -317,24 +318,6 @@ def report_clmle_ablation(records, experiments, out, n_seeds):
     return text, [path] if path else []
 
 
-#: How ``clmle_ablation`` is sized (also in the module docstring).
-SIZING = """\
-Measured on this project's 2-core machine, one thread per run, while another
-benchmark kept both cores busy (so the wall time of the fit was 92 s; its CPU
-time is what a run with a core to itself costs): one CLMLE fit, 30 epochs of
-batch 128, on Fashion-MNIST features with power-law sizes at gamma = 0.5
-(9,299 x 1280) took 45 CPU-s. That is 0.16 ms per sample and epoch, as in
-FULL_SIZING of the registry (benchmarks/__main__.py) (105 s for 33,000 samples x 20 epochs), so
-gamma = 1 (17,600 samples) costs about 84 s. The kNN of the fourth row adds
-under a second (10,000 queries against <= 17,600 points in 64-d).
-
-Per seed: 4 rows x (84 + 45) s = 516 CPU-s; with 2 runs in parallel (the 4
-rows of each data set and seed run as two pairs) 260 s of wall time, plus
-about 20 % for two runs sharing the memory bus. 10 seeds: about 50 min, an
-hour with the workers' start and the features' loading (seconds, cached on
-disk). Seeds rather than epochs or data sets: the ablation's effects are a
-point or so, and the power law's class order changes with the seed."""
-
 PROFILES = {
     "clmle_ablation": Profile(
         name="clmle_ablation",
@@ -354,5 +337,6 @@ PROFILES = {
             lr=1e-3,
         ),
         reporters={"clmle_ablation": report_clmle_ablation},
+        sizing_records=("docs/results/clmle_ablation/runs.jsonl",),
     )
 }

@@ -1,32 +1,34 @@
 """CLMLE's open choices (issue 19, findings 6-8), paired against plain CE.
 
-Data: Fashion-MNIST pixels (784-d, in [0, 1]), a class-balanced pool of
-``POOL_PER_CLASS`` training images per class cut to power-law class sizes at
-γ = 1 (:func:`benchmarks.huang2019.table8.power_law_indices`: 2,000 down to
-200 per class, so CLMLE's ``cluster_size=200`` gives 10 clusters down to 1),
-the first ``N_TEST`` official test images; which class gets which size, and the
-pool, follow the seed.
+``python -m benchmarks clmle_open_choices`` (output
+``benchmarks/results/clmle_open_choices``; 3 seeds, about 10 CPU-minutes on
+one thread).
+
+Data (:class:`PowerLawPixels`): Fashion-MNIST pixels (784-d, in [0, 1]), a
+class-balanced pool of ``POOL_PER_CLASS`` training images per class cut to
+power-law class sizes at γ = 1 (:func:`benchmarks.huang2019.table8.power_law_indices`:
+2,000 down to 200 per class, so CLMLE's ``cluster_size=200`` gives 10
+clusters down to 1), the first ``N_TEST`` official test images; which class
+gets which size, and the pool, follow the seed.
 
 Rows (:data:`VARIANTS`): plain cross-entropy; CLMLE with its defaults
 (deferred-acceptance assignment, normalised centroids, renormalised cost
 weights); each of the three alternatives alone. Same small network for all
-(one hidden layer of 256, 15 epochs: 3 of warm-up, 3 clustering rounds).
+(one hidden layer of 256, 15 epochs: 3 of warm-up, 3 clustering rounds), on
+the pixels as they are (no scaler).
 
-Prints, per row, balanced accuracy (%) mean ± sd over the seeds, each seed,
-and the paired difference to plain CE and to the CLMLE default. Also the
-Eq. 6 objective gap of the deferred-acceptance assignment against the exact
-(auction) one on the final embedding of each seed's default CLMLE fit.
-
-``python -m benchmarks.huang2019.clmle_open_choices [n_seeds]`` (3 seeds: about
-10 CPU-minutes on one thread).
+The report (:func:`report`): per row, balanced accuracy (%) mean ± sd over the
+seeds and each seed, and the paired difference to plain CE and to the CLMLE
+default; and the Eq. 6 objective gap of the deferred-acceptance assignment
+against the exact (auction) one on the final embedding of each CLMLE fit
+(:func:`assignment_gap`, a measure of every CLMLE row; the study reads it on
+the default's).
 """
 
-import sys
-import time
+from dataclasses import dataclass
 
 import numpy as np
 import torch
-from sklearn.metrics import balanced_accuracy_score
 
 from skimbalance import CLMLEClassifier, CrossEntropyClassifier
 from skimbalance.cluster.equal_size_spherical_kmeans import (
@@ -34,56 +36,82 @@ from skimbalance.cluster.equal_size_spherical_kmeans import (
     equal_size_spherical_kmeans,
     equal_sizes,
 )
-from skimbalance.datasets import fetch_fashion_mnist
 
+from ..harness.ablation_report import Column, Line, paired_table
+from ..harness.data import protocols
+from ..harness.experiments import HoldoutExperiment
+from ..harness.measures import final_step
+from ..harness.profile import Profile
 from .table8 import power_law_indices
 
 POOL_PER_CLASS = 2000
 N_TEST = 3000
 GAMMA = 1.0
-NET = dict(hidden_layer_sizes=(256,), max_epochs=15, n_threads=1)
+#: CLMLE's curriculum in these runs (beside the profile's network).
 CLMLE = dict(warmup_epochs=3, n_cluster_rounds=3)
+DEFAULT = "CLMLE (defaults)"
 
+#: Row -> the CLMLE options it changes (None: plain cross-entropy).
 VARIANTS = {
-    "CE": lambda seed: CrossEntropyClassifier(random_state=seed, **NET),
-    "CLMLE (defaults)": lambda seed: CLMLEClassifier(random_state=seed, **NET, **CLMLE),
-    "CLMLE auction assignment": lambda seed: CLMLEClassifier(
-        random_state=seed, cluster_assignment="auction", **NET, **CLMLE
-    ),
-    "CLMLE literal cost weights": lambda seed: CLMLEClassifier(
-        random_state=seed, renormalize_cost_weights=False, **NET, **CLMLE
-    ),
-    "CLMLE unnormalised centroids": lambda seed: CLMLEClassifier(
-        random_state=seed, normalize_centroids=False, **NET, **CLMLE
-    ),
+    "CE": None,
+    DEFAULT: {},
+    "CLMLE auction assignment": {"cluster_assignment": "auction"},
+    "CLMLE literal cost weights": {"renormalize_cost_weights": False},
+    "CLMLE unnormalised centroids": {"normalize_centroids": False},
 }
 
 
-def load(seed):
-    """Power-law training set and test subset of Fashion-MNIST for ``seed``."""
-    train = fetch_fashion_mnist(subset="train")
-    test = fetch_fashion_mnist(subset="test")
-    X, y = np.asarray(train.data, np.float32), np.asarray(train.target)
-    rng = np.random.default_rng(seed)
-    pool = np.concatenate(
-        [
-            rng.choice(np.flatnonzero(y == c), POOL_PER_CLASS, replace=False)
-            for c in np.unique(y)  # a loop over classes
-        ]
-    )
-    keep = pool[power_law_indices(y[pool], GAMMA, seed)]
-    Xt, yt = np.asarray(test.data, np.float32), np.asarray(test.target)
-    return X[keep], y[keep], Xt[:N_TEST], yt[:N_TEST]
+def make_row(name, random_state, **net):
+    """A row of :data:`VARIANTS` on the pixels as they are (no scaler)."""
+    options = VARIANTS[name]
+    if options is None:
+        return CrossEntropyClassifier(random_state=random_state, **net)
+    return CLMLEClassifier(random_state=random_state, **net, **CLMLE, **options)
 
 
-def assignment_gap(clf, X, y):
-    """Relative Eq. 6 gap (fixed centroids) of deferred acceptance vs the auction.
+@dataclass(frozen=True)
+class PowerLawPixels:
+    """``load(seed, device)``: a power-law training set and a test subset.
 
-    Per class of the final embedding: k-means centroids, then both assignments
-    with those centroids; returns the summed similarities' relative gap.
+    ``pool_per_class`` training images of each class drawn from the seed,
+    cut to power-law sizes at ``gamma``
+    (:func:`~benchmarks.huang2019.table8.power_law_indices`), and the first
+    ``n_test`` official test images, of ``name``'s pixels
+    (:func:`benchmarks.harness.data.protocols.image_pixels`).
     """
-    emb = torch.as_tensor(clf.transform(X))
-    labels = np.asarray(y)
+
+    name: str = "fashion_mnist"
+    pool_per_class: int = POOL_PER_CLASS
+    n_test: int = N_TEST
+    gamma: float = GAMMA
+
+    def __call__(self, seed, device="cpu"):
+        X, y, X_test, y_test = protocols.image_pixels(self.name)
+        rng = np.random.default_rng(seed)
+        pool = np.concatenate(
+            [
+                rng.choice(np.flatnonzero(y == c), self.pool_per_class, replace=False)
+                for c in np.unique(y)  # a loop over classes
+            ]
+        )
+        keep = pool[power_law_indices(y[pool], self.gamma, seed)]
+        return X[keep], y[keep], X_test[: self.n_test], y_test[: self.n_test]
+
+
+def assignment_gap(estimator, X_train, y_train, X_test, y_test):
+    """``assignment_gap``: the relative Eq. 6 gap (fixed centroids) of the
+    deferred-acceptance assignment against the auction, on a CLMLE fit.
+
+    Per class of the final training embedding: spherical k-means centroids
+    (``n // cluster_size`` clusters; classes with one are skipped), then both
+    assignments with those centroids; the gap of their summed similarities.
+    ``{}`` for a row that is not CLMLE, or without a class of two clusters.
+    """
+    clf = final_step(estimator)
+    if not isinstance(clf, CLMLEClassifier):
+        return {}
+    emb = torch.as_tensor(clf.transform(X_train))
+    labels = np.asarray(y_train)
     da_total, opt_total = 0.0, 0.0
     for c in np.unique(labels):  # a loop over classes
         xc = emb[labels == c]
@@ -99,45 +127,76 @@ def assignment_gap(clf, X, y):
                 opt_total += val
             else:
                 da_total += val
-    return (opt_total - da_total) / opt_total
+    if not opt_total:
+        return {}
+    return {"assignment_gap": (opt_total - da_total) / opt_total}
 
 
-def main(n_seeds=3):
-    scores = {name: [] for name in VARIANTS}
-    gaps = []
-    for seed in range(n_seeds):
-        X, y, Xt, yt = load(seed)
-        for name, make in VARIANTS.items():
-            start = time.perf_counter()
-            clf = make(seed).fit(X, y)
-            score = 100 * balanced_accuracy_score(yt, clf.predict(Xt))
-            scores[name].append(score)
-            print(
-                f"seed {seed} {name}: {score:.2f} ({time.perf_counter() - start:.0f} s)",
-                flush=True,
-            )
-            if name == "CLMLE (defaults)":
-                gaps.append(assignment_gap(clf, X, y))
-                print(f"seed {seed} Eq. 6 gap of deferred acceptance: {gaps[-1]:.4%}")
-    ce = np.array(scores["CE"])
-    base = np.array(scores["CLMLE (defaults)"])
-    print(f"\nFashion-MNIST pixels, power law gamma={GAMMA}, {n_seeds} seeds")
-    print("| row | bal. acc. % | seeds | vs CE | vs CLMLE defaults |")
-    print("|---|---|---|---|---|")
-    for name, vals in scores.items():
-        v = np.array(vals)
-        d_ce, d_base = v - ce, v - base
-        print(
-            f"| {name} | {v.mean():.2f} ± {v.std(ddof=1):.2f} | "
-            f"{', '.join(f'{s:.2f}' for s in v)} | "
-            f"{d_ce.mean():+.2f} ± {d_ce.std(ddof=1):.2f} | "
-            f"{d_base.mean():+.2f} ± {d_base.std(ddof=1):.2f} |"
+def experiments(pool_per_class=POOL_PER_CLASS, n_test=N_TEST):
+    """The one experiment: power-law Fashion-MNIST pixels, every row."""
+    return [
+        HoldoutExperiment(
+            name="fashion_mnist_pixels",
+            title=(
+                f"Fashion-MNIST pixels, power law γ = {GAMMA:g} on a pool of "
+                f"{pool_per_class:,} a class, the first {n_test:,} test images"
+            ),
+            load=PowerLawPixels(pool_per_class=pool_per_class, n_test=n_test),
+            rows=tuple(VARIANTS),
+            settings={
+                "data": "fashion_mnist",
+                "input": "pixels 28x28",
+                "pool_per_class": pool_per_class,
+                "power_law_gamma": GAMMA,
+                "n_test": n_test,
+            },
+            suite="clmle_open_choices",
+            make_row=make_row,
+            measures=(assignment_gap,),
         )
-    print(
-        f"Eq. 6 gap of deferred acceptance on the final embeddings: "
-        f"{', '.join(f'{g:.4%}' for g in gaps)}"
+    ]
+
+
+COLUMNS = (
+    Column("bal. acc. %", "balanced_accuracy", digits=2, each=True),
+    Column("vs CE", "balanced_accuracy", digits=2, reference="CE"),
+    Column("vs CLMLE defaults", "balanced_accuracy", digits=2, reference=DEFAULT),
+    Column(
+        "Eq. 6 gap of deferred acceptance (%)",
+        "assignment_gap",
+        digits=3,
+        each=True,
+    ),
+)
+
+
+def report(records, experiments, out, n_seeds):
+    """The suite's section: every row against CE and the CLMLE default."""
+    (exp,) = experiments
+    lines = [Line(row, row) for row in exp.rows]
+    return (
+        f"## CLMLE's open choices (issue 19)\n\n{exp.title}; "
+        f"{n_seeds[exp.name]} seed(s). Balanced accuracy mean ± sd over the seeds "
+        "(the sample sd) [each seed]; vs: the paired difference to that row on "
+        "the same training set, in points; the Eq. 6 gap: the relative shortfall "
+        "of the deferred-acceptance assignment's objective against the exact "
+        "(auction) one, fixed centroids, on the fit's final training embedding.\n\n"
+        + paired_table(records, lines, COLUMNS)
+    ), []
+
+
+PROFILES = {
+    "clmle_open_choices": Profile(
+        name="clmle_open_choices",
+        description=(
+            "CLMLE's open choices (issue 19: the cluster assignment, the cost "
+            "weights, the centroids' normalisation) against its defaults and "
+            "plain CE, on Fashion-MNIST pixels with power-law class sizes "
+            "(γ = 1)"
+        ),
+        experiments=experiments,
+        seeds=3,
+        net=dict(hidden_layer_sizes=(256,), max_epochs=15),
+        reporters={"clmle_open_choices": report},
     )
-
-
-if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 3)
+}

@@ -1,47 +1,65 @@
 """Do CLMLE's k-nearest-cluster scores rank? (issue 16, item 1), paired against CE.
 
-Data: ``make_classification(n_samples=4000, n_features=20, n_informative=10,
-weights=[0.9])``, a stratified split with 1,000 test rows, both seeded by the
-seed. Rows: the plain cross-entropy network (``CrossEntropyClassifier``) and
-CLMLE, both at their defaults; CLMLE's test rows are scored twice from the same
-fit: by the score of ``main`` before this change (Eq. 10's ratio, its ``0`` and
-``inf`` clamped to two constants) and by :meth:`CLMLEClassifier.predict_proba`
-(Eq. 10 over the nearest clusters that make its ratio finite).
+``python -m benchmarks clmle_scores`` (output ``benchmarks/results/clmle_scores``;
+3 seeds, about 2 CPU-minutes on one thread).
 
-Prints per row, mean ± sd over the seeds and each seed: balanced accuracy, ROC
-AUC, average precision, log loss, Brier score (of ``predict_proba[:, 1]``) and
-the number of distinct scores among the 1,000 test rows; then the paired
-difference of ROC AUC to CE, and the held-out log loss and number of distinct
-scores of the softmax of CLMLE's scores times each of :data:`SHARPNESS` (1 is
-``predict_proba``).
+Data (:func:`make_data`): ``make_classification(n_samples=4000,
+n_features=20, n_informative=10, weights=[0.9])``, a stratified split with
+1,000 test rows, both seeded by the seed. Rows: the plain cross-entropy
+network (``CE``) and ``CLMLE``, both at the estimators' defaults, on the
+features as they are (no scaler). Each fit records the ranking and
+probability scores of ``predict_proba[:, 1]`` on the test rows
+(:func:`~benchmarks.harness.measures.probability_scores`: ROC AUC, average
+precision, log loss, Brier score, the number of distinct scores); CLMLE's
+fit also records, from the same fit (:func:`score_rules`), the same scores
+under the score of ``main`` before issue 16 (Eq. 10's ratio with its ``0``
+and ``inf`` clamped to two constants, :func:`clamped_ratio_proba`; values
+``clamped_*``), and the held-out log loss and number of distinct scores of
+the sigmoid of CLMLE's decision scores times each of :data:`SHARPNESS` (1 is
+``predict_proba``; values ``sharpness<m>_*``).
 
-``python -m benchmarks.huang2019.clmle_scores [n_seeds]`` (3 seeds: about 2
-CPU-minutes on one thread).
+The report (:func:`report`): per score rule, mean ± sd over the seeds [each
+seed] of balanced accuracy, ROC AUC, average precision, log loss, Brier score
+and distinct scores, the paired difference of ROC AUC to CE; then the
+sharpness sweep.
 """
 
 import math
-import sys
 
 import numpy as np
 import torch
 from sklearn.datasets import make_classification
-from sklearn.metrics import (
-    average_precision_score,
-    balanced_accuracy_score,
-    brier_score_loss,
-    log_loss,
-    roc_auc_score,
-)
+from sklearn.metrics import balanced_accuracy_score, log_loss
 from sklearn.model_selection import train_test_split
 
 from skimbalance import CLMLEClassifier, CrossEntropyClassifier
 
-NET = dict(device="cpu", n_threads=1)
+from ..harness.ablation_report import Column, Line, paired_table
+from ..harness.experiments import HoldoutExperiment
+from ..harness.measures import binary_scores, final_step, probability_scores
+from ..harness.profile import Profile
+
+#: Factors of CLMLE's decision scores before the sigmoid (1: ``predict_proba``).
 SHARPNESS = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0)
 
+ROWS = {
+    "CE": lambda random_state, **net: CrossEntropyClassifier(
+        random_state=random_state, **net
+    ),
+    "CLMLE": lambda random_state, **net: CLMLEClassifier(
+        random_state=random_state, **net
+    ),
+}
 
-def make_data(seed):
-    """The held-out binary 90/10 problem of one seed."""
+
+def make_row(name, random_state, **net):
+    """``CE`` or ``CLMLE`` at the estimator's defaults, no scaler."""
+    return ROWS[name](random_state, **net)
+
+
+def make_data(seed, device="cpu"):
+    """The held-out binary 90/10 problem of one seed: ``X_train, y_train,
+    X_test, y_test`` (``device`` is not used)."""
     X, y = make_classification(
         n_samples=4000,
         n_features=20,
@@ -49,7 +67,10 @@ def make_data(seed):
         weights=[0.9],
         random_state=seed,
     )
-    return train_test_split(X, y, test_size=1000, stratify=y, random_state=seed)
+    X_train, X_test, y_train, y_test = train_test_split(
+        X, y, test_size=1000, stratify=y, random_state=seed
+    )
+    return X_train, y_train, X_test, y_test
 
 
 def clamped_ratio_proba(clf, X):
@@ -61,62 +82,125 @@ def clamped_ratio_proba(clf, X):
     return torch.softmax(raw, dim=1).numpy()
 
 
-def metrics(y, proba):
-    p = proba[:, 1]
-    return {
-        "bacc": balanced_accuracy_score(y, proba.argmax(1)),
-        "auc": roc_auc_score(y, p),
-        "ap": average_precision_score(y, p),
-        "log_loss": log_loss(y, p),
-        "brier": brier_score_loss(y, p),
-        "distinct": float(len(np.unique(p))),
-    }
+def score_rules(estimator, X_train, y_train, X_test, y_test):
+    """CLMLE's two score rules and the sharpness sweep, from one fit.
 
+    ``clamped_*``: :func:`~benchmarks.harness.measures.binary_scores` and
+    the balanced accuracy of :func:`clamped_ratio_proba`;
+    ``sharpness<m>_log_loss`` and ``sharpness<m>_distinct_scores`` of
+    ``sigmoid(m * decision_function)`` for each ``m`` of :data:`SHARPNESS`.
+    ``{}`` for a row that is not CLMLE.
 
-def run_seed(seed):
-    Xtr, Xte, ytr, yte = make_data(seed)
-    ce = CrossEntropyClassifier(random_state=seed, **NET).fit(Xtr, ytr)
-    clmle = CLMLEClassifier(random_state=seed, **NET).fit(Xtr, ytr)
-    proba = clmle.predict_proba(Xte)
-    assert np.array_equal(clmle.predict(Xte), clmle.classes_[proba.argmax(1)])
-    dec = clmle.decision_function(Xte)
-    sharp = {}
-    for m in SHARPNESS:
-        p1 = 1.0 / (1.0 + np.exp(-m * dec))
-        sharp[m] = (log_loss(yte, p1), float(len(np.unique(p1))))
-    return sharp, {
-        "CE": metrics(yte, ce.predict_proba(Xte)),
-        "CLMLE, clamped Eq. 10 ratio (before)": metrics(
-            yte, clamped_ratio_proba(clmle, Xte)
-        ),
-        "CLMLE, extended Eq. 10 ratio": metrics(yte, proba),
-    }
-
-
-def main(n_seeds=3):
-    results = [run_seed(seed) for seed in range(n_seeds)]
-    runs = [r[1] for r in results]
-    print(f"seeds 0..{n_seeds - 1}; mean ± sd [each seed]")
-    for row in runs[0]:
-        print(row)
-        for name in runs[0][row]:
-            v = np.array([r[row][name] for r in runs])
-            each = ", ".join(
-                f"{x:.4f}" if name != "distinct" else f"{x:.0f}" for x in v
-            )
-            print(f"  {name:9s} {v.mean():.4f} ± {v.std(ddof=1):.4f}  [{each}]")
-    ce = np.array([r["CE"]["auc"] for r in runs])
-    for row in list(runs[0])[1:]:
-        d = np.array([r[row]["auc"] for r in runs]) - ce
-        print(
-            f"ROC AUC, {row} - CE: {d.mean():+.4f} ± {d.std(ddof=1):.4f} {np.round(d, 4)}"
+    Raises
+    ------
+    AssertionError
+        When CLMLE's ``predict`` is not the argmax of its ``predict_proba``
+        (the scores would then not be those of its predictions).
+    """
+    clf = final_step(estimator)
+    if not isinstance(clf, CLMLEClassifier):
+        return {}
+    proba = clf.predict_proba(X_test)
+    assert np.array_equal(clf.predict(X_test), clf.classes_[proba.argmax(1)])
+    clamped = clamped_ratio_proba(clf, X_test)
+    values = {
+        "clamped_balanced_accuracy": float(
+            balanced_accuracy_score(y_test, clamped.argmax(1))
         )
-    print("CLMLE softmax(m * scores): m, log loss mean [each], distinct [each]")
+    }
+    values |= {
+        f"clamped_{k}": v for k, v in binary_scores(y_test, clamped[:, 1]).items()
+    }
+    decision = clf.decision_function(X_test)
     for m in SHARPNESS:
-        ll = np.array([r[0][m][0] for r in results])
-        nd = [int(r[0][m][1]) for r in results]
-        print(f"  {m:5.1f}  {ll.mean():.4f} {np.round(ll, 4)}  {nd}")
+        p = 1.0 / (1.0 + np.exp(-m * decision))
+        values[f"sharpness{m:g}_log_loss"] = float(log_loss(y_test, p, labels=[0, 1]))
+        values[f"sharpness{m:g}_distinct_scores"] = float(len(np.unique(p)))
+    return values
 
 
-if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 3)
+def experiments():
+    """The one experiment: the binary 90/10 problem of each seed, both rows."""
+    return [
+        HoldoutExperiment(
+            name="binary_90_10",
+            title=(
+                "make_classification(4000, 20 features, 10 informative, 90/10), "
+                "1,000 stratified test rows"
+            ),
+            load=make_data,
+            rows=tuple(ROWS),
+            settings={
+                "data": "make_classification",
+                "n_samples": 4000,
+                "n_features": 20,
+                "n_informative": 10,
+                "weights": [0.9],
+                "n_test": 1000,
+            },
+            suite="clmle_scores",
+            make_row=make_row,
+            measures=(probability_scores, score_rules),
+        )
+    ]
+
+
+def _each(header, metric, digits=4, scale=1.0):
+    return Column(header, metric, scale=scale, digits=digits, each=True)
+
+
+COLUMNS = (
+    _each("balanced accuracy", "balanced_accuracy"),
+    _each("ROC AUC", "roc_auc"),
+    _each("average precision", "average_precision"),
+    _each("log loss", "log_loss"),
+    _each("Brier", "brier"),
+    _each("distinct scores", "distinct_scores", digits=0),
+    Column("ROC AUC − CE", "roc_auc", scale=1.0, digits=4, reference="CE"),
+)
+SHARPNESS_COLUMNS = (
+    _each("log loss", "log_loss"),
+    _each("distinct scores", "distinct_scores", digits=0),
+)
+
+
+def report(records, experiments, out, n_seeds):
+    """The suite's section: the score rules side by side, then the sweep."""
+    (exp,) = experiments
+    lines = [Line("CE", "CE")]
+    if "CLMLE" in exp.rows:
+        lines += [
+            Line("CLMLE, clamped Eq. 10 ratio (before)", "CLMLE", prefix="clamped_"),
+            Line("CLMLE, extended Eq. 10 ratio", "CLMLE"),
+        ]
+    text = (
+        f"## CLMLE's k-nearest-cluster scores (issue 16)\n\n{exp.title}; "
+        f"{n_seeds[exp.name]} seed(s), mean ± sd over the seeds (the sample sd) "
+        "[each seed], of `predict_proba[:, 1]` on the test rows; both CLMLE "
+        "lines score the same fit. The last column: the paired difference of "
+        "ROC AUC to CE.\n\n" + paired_table(records, lines, COLUMNS, first="scores")
+    )
+    if "CLMLE" in exp.rows:
+        sweep = [Line(f"{m:g}", "CLMLE", prefix=f"sharpness{m:g}_") for m in SHARPNESS]
+        text += (
+            "\n\nHeld-out log loss and distinct scores of sigmoid(m × CLMLE's "
+            "decision scores) (m = 1 is `predict_proba`):\n\n"
+            + paired_table(records, sweep, SHARPNESS_COLUMNS, first="m")
+        )
+    return text, []
+
+
+PROFILES = {
+    "clmle_scores": Profile(
+        name="clmle_scores",
+        description=(
+            "whether CLMLE's k-nearest-cluster scores rank (issue 16): ROC AUC, "
+            "average precision, log loss and Brier score of its two score rules "
+            "on one fit, beside plain CE, on a binary 90/10 problem"
+        ),
+        experiments=experiments,
+        seeds=3,
+        net={},
+        reporters={"clmle_scores": report},
+    )
+}

@@ -18,9 +18,8 @@ Here:
   :class:`skimbalance.ConvNetBackbone` (two ``conv 3×3 → ReLU → max-pool 2``
   blocks of 16 and 32 filters, a 256-unit layer, dropout 0.5:
   :data:`benchmarks.harness.end_to_end.CPU_CNN`), end to end on the 28 × 28
-  images, as the papers train their networks, sized for the 2-core CPU
-  (:data:`TABLE8_CNN_SIZING`); ``--scale gpu`` trains a larger CNN longer
-  (:data:`TABLE8_CNN_GPU_SIZING`);
+  images, as the papers train their networks, sized for the 2-core CPU;
+  ``--scale gpu`` trains a larger CNN longer;
 - training set: :func:`skimbalance.datasets.power_law_class_sizes` on the
   60,000 training images: the classes, in a random order drawn from the seed,
   get ranks ``c = 1..C`` and keep ``round(n_max * c ** (-1 / gamma))`` samples,
@@ -53,7 +52,10 @@ each of our rows the paper's number for the same method on its data set, in
 italics and labelled. Figures: per-class recall against the class's training
 size, one point per (seed, class), one figure per data set.
 
-Sizing of the CPU run (:data:`TABLE8_SIZING`).
+Sizing: the measured runs are the committed records of each variant
+(``sizing_records``: ``docs/results/table8/runs.jsonl``,
+``docs/results/table8_cnn/runs.jsonl``), the reasons in
+``docs/benchmarks.rst``.
 """
 
 from dataclasses import dataclass
@@ -662,93 +664,7 @@ def report_table8(records, experiments, out, n_seeds):
     return text, figures
 
 
-# ---------------------------------------------------------------- sizing
-#: Why ``table8`` has the settings it has.
-TABLE8_SIZING = """\
-CPU run (``table8``), measured on this project's 2-core machine, one thread
-per run, in CPU seconds (the wall time of a run with a core to itself):
-
-- training-set sizes: Fashion-MNIST 17,574 (γ = 1) and 9,299 (γ = 0.5),
-  MNIST 15,877 and 8,402 (n_max = 5,421); the balanced baselines the same;
-  Triplet+ trains on the over-sampled set: 33,000 (Fashion-MNIST) and 29,820
-  (MNIST) samples, whatever γ;
-- Triplet+ on Fashion-MNIST γ = 1 (33,000 over-sampled x 1280 features, 10
-  epochs of batch 128): 45 CPU-s (83 s of wall time on a machine loaded with
-  another benchmark), i.e. 0.136 ms per sample and epoch, the triplet term
-  adding about 5 % to the network's cost; the other rows from
-  ``FULL_SIZING`` (33,000 samples, 20 epochs): CE 0.129 ms per sample and
-  epoch, CRL 0.144, CLMLE 0.159, uncertainty margin 0.171.
-
-Per seed at 20 epochs: the four other rows on the four power-law sets (51,152
-samples in all) 617 CPU-s, the two balanced baselines 279, Triplet+ 342:
-about 21 CPU-min, 10.8 min of wall time on the 2 cores once the runs of each
-(experiment, seed) are packed two by two (the runner runs one experiment and
-seed at a time). Hence 20 epochs (the uncertainty-margin curriculum gets 6 /
-6 / 8 epochs) and 4 seeds: 43 min by this estimate; the Table 5 run of
-``full`` took 1.18 times its estimate (two runs in parallel share the memory
-bandwidth), so about 51 min, plus seconds to read the cached features.
-
-With the six long-tail rows (issue 14), CRL with a logit-adjusted CE term and
-the three methods as published (issue 19) the table has 15 power-law rows
-and 2 balanced ones, 272 runs: the re-run of 2026-12-07 took 78 min of wall
-time on 2 free cores (fits of 24 to 30 s for the CE-like rows and CLMLE, 44 s
-for the uncertainty margin, 79 s for Triplet+, averaged over the columns).
-
-The ``cnn`` variant (``--backbone cnn``) is sized in
-:data:`TABLE8_CNN_SIZING`."""
-
-#: Why the ``cnn`` variant of ``table8`` has the settings it has.
-TABLE8_CNN_SIZING = """\
-Measured with ``python -m benchmarks table8 --backbone cnn --size`` (see
-:mod:`benchmarks.harness.sizing`) on this project's 2-core machine while
-other benchmarks kept both cores busy (the measuring process got 16 % of a
-core; the helper counts its CPU seconds, a run's wall time on a core of its
-own, which the load still inflates by about a tenth: CE's update took 22 to
-26 ms here against 23 to 25 on the end-to-end Table 5, measured at 98 % of a
-core), one thread, the CPU CNN (conv 16 and 32, channels-last), batch 128,
-10 epochs, every row fitted on 1,024 and 2,048 training images and scaled to
-the power-law sets, 17,574 and 9,299 (Fashion-MNIST, γ = 1 and 0.5), 15,877
-and 8,402 (MNIST), Triplet+ on its over-sampled ones (2,338 to 2,660 updates
-a fit whatever γ):
-
-- an update costs 22 to 30 ms whatever the row;
-- a fit of 10 epochs and its prediction, γ = 1 / γ = 0.5: CE and the
-  long-tail rows 33-39 / 17-21 s, CRL(I) 38-39 / 19-21, CLMLE 55-67 / 25-27,
-  the uncertainty margin 79 / 43-45, Triplet+ 67-74, the balanced baselines
-  as CE and CRL(I);
-- a seed, the 8 experiments, rows on 2 workers, x 1.18 for two runs sharing
-  the machine (measured on ``full``): 18 min of wall time; 3 seeds 55 min.
-
-Hence 15 epochs (990 to 2,070 updates a fit on the power-law sets, 3,500
-to 4,000 for Triplet+; the uncertainty-margin curriculum 5 / 5 / 5, LDAM-DRW
-re-weighted from epoch 13) and 3 seeds: 82 min projected, an upper estimate
-(the load). ``--size`` re-measures on the machine at hand and prints the
-projection for other epochs and seeds.
-
-With the rows added since (the post-hoc prior correction, CRL with a
-logit-adjusted CE term and the three methods as published: 15 power-law rows
-instead of 11), the same measurements give per seed about 3,800 CPU-s (ten
-CE-like rows 55 / 28 s a fit at 15 epochs, CLMLE and the uncertainty margin
-twice each, Triplet+, the balanced baselines), 37 min of wall time on 2
-workers with the x 1.18: 3 seeds would take 112 min, over the 90 a profile
-may take, so the variant runs **2 seeds** (74 min projected; the run of
-2026-12-07 took 65 min on 2 free cores of the fast host)."""
-
-#: The ``--scale gpu`` setting of the ``cnn`` variant.
-TABLE8_CNN_GPU_SIZING = """\
-For a GPU (``--scale gpu --device cuda``), not measured here (no GPU was
-lent to the session that sized it): the CNN of
-:data:`benchmarks.harness.end_to_end.GPU_CNN` (conv 32, 64 and 128 with
-batch normalisation, 5.5 times the CPU CNN's multiply-adds), 30 epochs and 5
-seeds, 4 runs in parallel: 7,414 updates a seed and epoch (14 of the 17
-rows x 402 batches of the four power-law sets, Triplet+ 982 on its
-over-sampled ones, the two balanced baselines 804), 1,112,000 in all; at the
-5 to 10 ms an update of a small network through skorch on a GPU (``full``'s
-feature runs: 9.7 ms on an H100; the training data now stay on the GPU) 93
-to 185 min in one process, a quarter to a half of that with 4 in parallel.
-Measure first: ``python -m benchmarks table8 --backbone cnn --scale gpu
---device cuda --size``."""
-
+# ---------------------------------------------------------------- profile
 NET = dict(hidden_layer_sizes=(512, 512), dropout=0.5, batch_size=128, lr=1e-3)
 
 PROFILES = {
@@ -779,18 +695,18 @@ PROFILES = {
                 jobs=2,
                 net=cnn_net(max_epochs=15),
                 reporters={SUITE: report_table8},
-                sizing=TABLE8_CNN_SIZING,
+                sizing_records=("docs/results/table8_cnn/runs.jsonl",),
                 scales={
                     "gpu": dict(
                         net=cnn_net(GPU_CNN, max_epochs=30),
                         seeds=5,
-                        sizing=TABLE8_CNN_GPU_SIZING,
+                        sizing_records=(),  # not yet run on a GPU
                         note="GPU scale: three conv blocks (32, 64, 128) with batch "
                         "norm, 30 epochs, 5 seeds",
                     )
                 },
             )
         },
-        sizing=TABLE8_SIZING,
+        sizing_records=("docs/results/table8/runs.jsonl",),
     )
 }

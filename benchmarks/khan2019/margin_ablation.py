@@ -43,7 +43,8 @@ default adds them after the warm-up).
     still run, so the two variants cost the same and ``class_uncertainty_``
     is still reported).
 
-Sizing (details in :data:`SIZING`)
+Sizing (the measured runs: ``docs/results/margin_stages/runs.jsonl`` and
+``docs/results/margin_types/runs.jsonl``; the reasons in ``docs/benchmarks.rst``)
     30 epochs (the curriculum's 10 / 10 / 10 of the estimator's defaults and
     the paper's "last 10 epochs"), 4 seeds, 2 runs in parallel: about an hour
     per profile on this project's 2-core machine.
@@ -477,27 +478,6 @@ def report_margin_types(records, experiments, out, n_seeds):
 
 
 # ---------------------------------------------------------------- profiles
-#: How the two profiles are sized (also in the module docstring).
-SIZING = """\
-Measured on this project's 2-core machine, one thread per run, while another
-benchmark kept both cores busy (the fit's wall time was 621 s; its CPU time is
-what a run with a core to itself costs): one UncertaintyMarginClassifier fit
-with the full curriculum (10 softmax, 10 class-margin, 10 sample-level epochs
-of batch 128, 10 MC-dropout passes over the training set at epochs 11, 16, 21
-and 26) on the MNIST features under the Table 5 protocol (33,536 x 1280)
-took 201 CPU-s, 18 % above FULL_SIZING's 113 s per 20 epochs scaled to 30.
-A class-margin row runs the same refreshes (about the same cost); a softmax
-row is a cross-entropy fit (FULL_SIZING: 85 s per 20 epochs, so about 150 s
-at 30 epochs with the same 18 %) plus one MC estimate at the end.
-
-margin_stages: per seed 3 softmax rows x 150 s + 6 margin rows x 200 s =
-1,650 CPU-s; 9 runs on 2 workers, about 900 s of wall time per seed (the
-ninth run alone). 4 seeds: about 60 min.
-margin_types: per seed 150 s + 8 margin rows x 200 s = 1,750 CPU-s, about
-950 s of wall time. 4 seeds: about 63 min.
-Both: the features are cached on disk (loading takes seconds); the MNIST
-and Fashion-MNIST training sets have 33,000-33,600 samples."""
-
 _NET = dict(
     hidden_layer_sizes=(512, 512), dropout=0.5, max_epochs=30, batch_size=128, lr=1e-3
 )
@@ -516,6 +496,7 @@ PROFILES = {
         jobs=2,
         net=dict(_NET),
         reporters={"margin_stages": report_margin_stages},
+        sizing_records=("docs/results/margin_stages/runs.jsonl",),
     ),
     "margin_types": Profile(
         name="margin_types",
@@ -529,5 +510,6 @@ PROFILES = {
         jobs=2,
         net=dict(_NET),
         reporters={"margin_types": report_margin_types},
+        sizing_records=("docs/results/margin_types/runs.jsonl",),
     ),
 }

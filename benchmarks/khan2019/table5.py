@@ -15,9 +15,9 @@ The papers train their networks end to end on the images: :data:`CNN_PROFILE`
 (``python -m benchmarks full --backbone cnn``, output ``table5_cnn``) runs the
 same protocol on the 28 × 28 pixels of Fashion-MNIST and MNIST with the
 library's :class:`~skimbalance.ConvNetBackbone` trained end to end
-(:func:`image_experiments`), sized for the project's 2-core CPU
-(:data:`CNN_SIZING`), and larger for a GPU with ``--scale gpu``
-(:data:`CNN_GPU_SIZING`).
+(:func:`image_experiments`), sized for the project's 2-core CPU from its
+committed runs (``docs/results/table5_cnn/runs.jsonl``; the reasons in
+``docs/benchmarks.rst``), and larger for a GPU with ``--scale gpu``.
 """
 
 from ..harness.data.protocols import FeatureTable5, ImageTable5, load_digits_table5
@@ -119,53 +119,6 @@ def image_experiments(rows=CNN_ROWS, split="test", suite="table5"):
     ]
 
 
-#: Why the end-to-end Table 5 has the settings it has.
-CNN_SIZING = """\
-Measured with ``python -m benchmarks full --backbone cnn --size`` (see
-:mod:`benchmarks.harness.sizing`) on this project's 2-core machine while
-other benchmarks kept both cores busy, in CPU seconds of the measuring
-process (a run's wall time on a core of its own), one thread, the CPU CNN
-(conv 16 and 32, channels-last; 23 ms an update of the bare network against
-30 ms in the contiguous layout), batch 128, 10 epochs, every row fitted on
-1,024 and 2,048 training images and scaled to the protocol's 33,000
-(Fashion-MNIST) and 33,536 (MNIST):
-
-- an update costs 23 to 27 ms whatever the row (CE 23-25, the long-tail
-  losses 23-25, CRL 24-27, CLMLE 26, the uncertainty margin 26-27): the
-  methods' terms add little to the convolutions; SMOTE + CE makes 4,834 and
-  5,404 updates a fit where the others make 2,578 and 2,620;
-- all in, a fit of 10 epochs and its prediction: CE and the long-tail rows
-  63-68 s, CRL(I) and CRL(C) 65-72, SMOTE + CE 117-130, CLMLE 84-112 (an
-  embedding pass over the training set and a re-clustering every epoch after
-  its warm-up), the uncertainty margin 154-166 (10 MC-dropout passes over the
-  training set at each refresh);
-- one seed of both data sets, the 13 rows: 35 CPU-min; with 2 runs in
-  parallel (x 1.18, the cost of two runs sharing the machine measured on
-  ``full``) 22 min of wall time; 3 seeds 66 min.
-
-Hence 12 epochs (3,100 updates a fit; the uncertainty-margin curriculum 4 /
-4 / 4 epochs, LDAM-DRW re-weighted from epoch 10) and 3 seeds: 79 min
-projected (linear in the epochs). Every training set is used whole. Run
-``--size`` on the machine at hand to re-measure: it prints the projection
-for other epochs and seeds (``--max-epochs``, ``--seeds``)."""
-
-#: The ``--scale gpu`` setting of the end-to-end Table 5.
-CNN_GPU_SIZING = """\
-For a GPU (``--scale gpu --device cuda``), not measured here (no GPU was
-lent to the session that sized it): the CNN of
-:data:`benchmarks.harness.end_to_end.GPU_CNN` (conv 32, 64 and 128 with
-batch normalisation: 7.7 M multiply-adds an image, 5.5 times the CPU CNN's),
-30 epochs (7,740 updates a fit, SMOTE + CE about twice as many) and 5 seeds,
-4 runs in parallel on the one GPU. On a GPU a step of so small a network
-costs what its Python costs: the feature runs of ``full`` took 9.7 ms an
-update through skorch on an H100 (CE: 25 s for 2,580 updates), and the
-training data now stay on the GPU, each batch gathered there in one step;
-at 5 to 10 ms an update, the 1.1 million updates (13 rows x 2 data sets x 5
-seeds) take 1.5 to 3 hours in one process, and a quarter to a half of that
-with 4 runs in parallel (each mostly the host's Python, on the GPU host's
-16 cores). Measure first:
-``python -m benchmarks full --backbone cnn --scale gpu --device cuda --size``."""
-
 #: Khan et al.'s Table 5 trained end to end: ``python -m benchmarks full
 #: --backbone cnn`` (``--scale gpu`` for the larger setting).
 CNN_PROFILE = Profile(
@@ -180,13 +133,13 @@ CNN_PROFILE = Profile(
     seeds=3,
     jobs=2,
     net=cnn_net(max_epochs=12),
-    sizing=CNN_SIZING,
+    sizing_records=("docs/results/table5_cnn/runs.jsonl",),
     scales={
         "gpu": dict(
             net=cnn_net(GPU_CNN, max_epochs=30),
             seeds=5,
             jobs=4,
-            sizing=CNN_GPU_SIZING,
+            sizing_records=(),  # not yet run on a GPU
             note="GPU scale: three conv blocks (32, 64, 128) with batch norm, "
             "30 epochs, 5 seeds",
         )

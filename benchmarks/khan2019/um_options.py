@@ -1,195 +1,191 @@
 """The options of the uncertainty-margin estimator on the digits Table 5 protocol (issue 19).
 
-Each row is :class:`~skimbalance.UncertaintyMarginClassifier` (or the
-cross-entropy network) on the quick profile's network (512-512, dropout 0.5,
-30 epochs, batch 64, Adam 1e-3, a standard scaler in front) and the
-benchmarks' curriculum (10 softmax, 10 class-margin, 10 sample-level
-epochs), trained on digits under Khan et al.'s Table 5 protocol
-(:func:`benchmarks.harness.data.protocols.load_digits_table5`: classes 5-9
-keep 10 % of their training samples, balanced test half). Printed per row:
-test accuracy and the mean recall of the reduced classes (mean ± sd over the
-seeds), the paired per-seed difference to CE, training accuracy, the mean
-margin of the reduced and of the other classes, and the Spearman correlation
-of the margins with the class counts (negative: larger margins on rarer
-classes).
+``python -m benchmarks um_options [--methods "CE" "UM default" ...]`` (output
+``benchmarks/results/um_options``; 5 seeds, about 3 s a fit on one core).
 
-Run ``python -m benchmarks.khan2019.um_options [--seeds 5] [--rows "a;b"]``;
-about 3 s a fit on one core.
+Each row (:data:`ROWS`) is :class:`~skimbalance.UncertaintyMarginClassifier`
+(or the cross-entropy network) on the quick profile's network (512-512,
+dropout 0.5, 30 epochs, batch 64, Adam 1e-3, a standard scaler in front) and
+the benchmarks' curriculum (a third of the epochs each of softmax,
+class-margin and sample-level training: 10 / 10 / 10), trained on digits
+under Khan et al.'s Table 5 protocol
+(:func:`benchmarks.harness.data.protocols.load_digits_table5`: classes 5-9
+keep 10 % of their training samples, balanced test half). Each fit records
+its training accuracy and, for the uncertainty margin, its fitted class
+margins (:func:`margin_summary`). The report (:func:`report`), per row: test
+accuracy and the mean recall of the reduced classes (mean ± sd over the
+seeds), the paired per-seed difference to CE (and of the accuracy to the
+cost-sensitive CE), the training accuracy, the mean margin of the reduced
+and of the other classes, the Spearman correlation of the margins with the
+class counts (negative: larger margins on rarer classes), and the mean
+misclassification probability the curriculum estimated.
 """
 
-import argparse
-import time
-
 import numpy as np
+from imblearn.pipeline import make_pipeline
 from scipy.stats import spearmanr
-from sklearn.metrics import accuracy_score, recall_score
+from sklearn.preprocessing import StandardScaler
 
 from skimbalance import UncertaintyMarginClassifier
 
+from ..harness import methods
+from ..harness.ablation_report import Column, Line, paired_table, tail_recall
 from ..harness.data.protocols import load_digits_table5
-from ..harness.methods import make_row
+from ..harness.experiments import HoldoutExperiment
+from ..harness.measures import final_step, train_accuracy
+from ..harness.profile import Profile
 
+#: The quick profile's network.
 NET = dict(
     hidden_layer_sizes=(512, 512),
     dropout=0.5,
     max_epochs=30,
     batch_size=64,
     lr=1e-3,
-    n_threads=1,
 )
-RARE = (5, 6, 7, 8, 9)
 
 
-def _um(**options):
-    def factory(seed):
-        from imblearn.pipeline import make_pipeline
-        from sklearn.preprocessing import StandardScaler
-
-        third = NET["max_epochs"] // 3
-        settings = dict(warmup_epochs=third, sample_level_epochs=third)
-        settings.update(options)
-        return make_pipeline(
-            StandardScaler(),
-            UncertaintyMarginClassifier(random_state=seed, **NET, **settings),
-        )
-
-    return factory
+def _deferred(**options):
+    """Class weights switched on after the softmax stage (``stage`` epochs),
+    with ``options``."""
+    return lambda stage: dict(
+        class_weight="balanced", class_weight_start_epoch=stage, **options
+    )
 
 
-_W = NET["max_epochs"] // 3
-#: name -> factory(seed).
-ROWS = {
-    "CE": lambda seed: make_row("CE", seed, **NET),
-    "CE balanced": lambda seed: make_row("CE (cost-sensitive)", seed, **NET),
-    "UM default": _um(),
-    "UM no sample term": _um(sample_level_epochs=0),
-    "UM margin_map=linear": _um(margin_map="linear"),
-    "UM margin_map=rank": _um(margin_map="rank"),
-    "UM softmax_weight=0": _um(softmax_weight=0.0),
-    "UM anneal 100->0": _um(softmax_weight_start=100.0, softmax_weight=0.0),
-    "UM anneal 100->1": _um(softmax_weight_start=100.0, softmax_weight=1.0),
-    "UM sample_covariance=full": _um(sample_covariance="full"),
-    "UM balanced": _um(class_weight="balanced"),
-    "UM balanced, frozen": _um(class_weight="balanced", freeze_margins=True),
-    "UM balanced from warmup": _um(
-        class_weight="balanced", class_weight_start_epoch=_W
+#: Row -> the options of the uncertainty margin: a dict, or a function of the
+#: stage length (a third of the epochs) for the options that depend on it.
+UM_OPTIONS = {
+    "UM default": {},
+    "UM no sample term": dict(sample_level_epochs=0),
+    "UM margin_map=linear": dict(margin_map="linear"),
+    "UM margin_map=rank": dict(margin_map="rank"),
+    "UM softmax_weight=0": dict(softmax_weight=0.0),
+    "UM anneal 100->0": dict(softmax_weight_start=100.0, softmax_weight=0.0),
+    "UM anneal 100->1": dict(softmax_weight_start=100.0, softmax_weight=1.0),
+    "UM sample_covariance=full": dict(sample_covariance="full"),
+    "UM balanced": dict(class_weight="balanced"),
+    "UM balanced, frozen": dict(class_weight="balanced", freeze_margins=True),
+    "UM balanced from warmup": _deferred(),
+    "UM balanced from warmup, frozen": _deferred(freeze_margins=True),
+    "UM balanced from warmup, frozen, linear": _deferred(
+        freeze_margins=True, margin_map="linear"
     ),
-    "UM balanced from warmup, frozen": _um(
-        class_weight="balanced", class_weight_start_epoch=_W, freeze_margins=True
-    ),
-    "UM balanced from warmup, frozen, linear": _um(
-        class_weight="balanced",
-        class_weight_start_epoch=_W,
-        freeze_margins=True,
-        margin_map="linear",
-    ),
-    "UM balanced from warmup, frozen, anneal 100->1": _um(
-        class_weight="balanced",
-        class_weight_start_epoch=_W,
-        freeze_margins=True,
-        softmax_weight_start=100.0,
+    "UM balanced from warmup, frozen, anneal 100->1": _deferred(
+        freeze_margins=True, softmax_weight_start=100.0
     ),
 }
+#: Our row -> the harness's row it is.
+HARNESS_ROWS = {"CE": "CE", "CE balanced": "CE (cost-sensitive)"}
+ROWS = (*HARNESS_ROWS, *UM_OPTIONS)
 
 
-def _estimator(model):
-    return model[-1] if hasattr(model, "steps") else model
-
-
-def run(rows, seeds):
-    """Fit every row on every seed; returns ``{row: [dict per seed]}``."""
-    out = {row: [] for row in rows}
-    for seed in seeds:
-        X_train, y_train, X_test, y_test = load_digits_table5(seed)
-        counts = np.bincount(y_train)
-        for row in rows:
-            start = time.perf_counter()
-            model = ROWS[row](seed).fit(X_train, y_train)
-            pred = model.predict(X_test)
-            rec = recall_score(y_test, pred, average=None)
-            result = {
-                "acc": accuracy_score(y_test, pred),
-                "rare": float(np.mean(rec[list(RARE)])),
-                "train": accuracy_score(y_train, model.predict(X_train)),
-                "seconds": time.perf_counter() - start,
-            }
-            est = _estimator(model)
-            if hasattr(est, "class_margins_"):
-                m = np.asarray(est.class_margins_, dtype=float)
-                rare = np.isin(np.arange(len(m)), RARE)
-                result["m_rare"] = m[rare].mean()
-                result["m_major"] = m[~rare].mean()
-                result["rho"] = (
-                    spearmanr(m, counts).statistic if m.std() > 0 else np.nan
-                )
-                result["margins"] = m.astype(int).tolist()
-                probs = [
-                    h["misclassification_probability"]
-                    for h in est.net_.history
-                    if "misclassification_probability" in h
-                ]
-                if probs:
-                    result["F"] = float(np.mean(probs))
-            out[row].append(result)
-            print(f"seed {seed} {row}: {result}", flush=True)
-    return out
-
-
-def _ms(values, scale=100.0):
-    v = scale * np.asarray(values, dtype=float)
-    return f"{np.nanmean(v):.1f} ± {np.nanstd(v, ddof=1) if len(v) > 1 else 0:.1f}"
-
-
-def report(results):
-    """A markdown table of ``results`` (output of :func:`run`)."""
-    base = results.get("CE")
-    balanced = results.get("CE balanced")
-    lines = [
-        "| row | accuracy | Δ vs CE | Δ vs CE balanced | rare recall | Δ rare vs CE "
-        "| train acc | m rare / others | ρ(m, count) | mean F |",
-        "|---|---|---|---|---|---|---|---|---|---|",
-    ]
-    for row, res in results.items():
-        acc = [r["acc"] for r in res]
-        rare = [r["rare"] for r in res]
-        d = d_rare = "—"
-        if base is not None and row != "CE":
-            d = _ms(np.subtract(acc, [r["acc"] for r in base]))
-            d_rare = _ms(np.subtract(rare, [r["rare"] for r in base]))
-        d_bal = "—"
-        if balanced is not None and row != "CE balanced":
-            d_bal = _ms(np.subtract(acc, [r["acc"] for r in balanced]))
-        f_mean = "—"
-        if "F" in res[0]:
-            f_mean = f"{np.mean([r['F'] for r in res]):.4f}"
-        margins = rho = "—"
-        if "m_rare" in res[0]:
-            margins = (
-                f"{np.mean([r['m_rare'] for r in res]):.2f} / "
-                f"{np.mean([r['m_major'] for r in res]):.2f}"
-            )
-            rho = f"{np.nanmean([r['rho'] for r in res]):+.2f}"
-        lines.append(
-            f"| {row} | {_ms(acc)} | {d} | {d_bal} | {_ms(rare)} | {d_rare} | "
-            f"{_ms([r['train'] for r in res])} | {margins} | {rho} | {f_mean} |"
-        )
-    return "\n".join(lines)
-
-
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, default=5)
-    parser.add_argument(
-        "--rows", default=";".join(ROWS), help="row names, separated by ;"
+def make_row(name, random_state, **net):
+    """A row of :data:`ROWS`: CE from the harness, or the uncertainty margin
+    with its options on the curriculum of a third of the epochs per stage."""
+    if name in HARNESS_ROWS:
+        return methods.make_row(HARNESS_ROWS[name], random_state, **net)
+    stage = net.get("max_epochs", 30) // 3
+    options = UM_OPTIONS[name]
+    options = options(stage) if callable(options) else options
+    settings = dict(warmup_epochs=stage, sample_level_epochs=stage) | options
+    return make_pipeline(
+        StandardScaler(),
+        UncertaintyMarginClassifier(random_state=random_state, **net, **settings),
     )
-    args = parser.parse_args(argv)
-    rows = [r.strip() for r in args.rows.split(";")]
-    if "CE" not in rows:
-        rows.insert(0, "CE")
-    results = run(rows, range(args.seeds))
-    print(f"\nDigits, Table 5 protocol, seeds 0-{args.seeds - 1}:\n")
-    print(report(results))
 
 
-if __name__ == "__main__":
-    main()
+def margin_summary(estimator, X_train, y_train, X_test, y_test):
+    """The fitted class margins of an uncertainty-margin row (``{}`` otherwise).
+
+    ``margin_rare`` and ``margin_others``: the mean margin of the smaller half
+    of the classes by training count (classes 5-9 under the protocol) and of
+    the others; ``margin_count_rho``: the Spearman correlation of the margins
+    with the class counts (left out when the margins are all equal);
+    ``misclassification_probability``: its mean over the epochs that
+    estimated it.
+    """
+    clf = final_step(estimator)
+    if not hasattr(clf, "class_margins_"):
+        return {}
+    margins = np.asarray(clf.class_margins_, dtype=float)
+    counts = np.bincount(np.asarray(y_train), minlength=len(margins))
+    rare = np.zeros(len(margins), dtype=bool)
+    rare[np.argsort(counts, kind="stable")[: max(1, len(counts) // 2)]] = True
+    values = {
+        "margin_rare": float(margins[rare].mean()),
+        "margin_others": float(margins[~rare].mean()),
+    }
+    if margins.std() > 0:
+        values["margin_count_rho"] = float(spearmanr(margins, counts).statistic)
+    probs = [
+        h["misclassification_probability"]
+        for h in clf.net_.history
+        if "misclassification_probability" in h
+    ]
+    if probs:
+        values["misclassification_probability"] = float(np.mean(probs))
+    return values
+
+
+def experiments():
+    """The one experiment: digits under the Table 5 protocol, every row."""
+    return [
+        HoldoutExperiment(
+            name="digits",
+            title="digits (scikit-learn), Table 5 protocol on raw pixels",
+            load=load_digits_table5,
+            rows=ROWS,
+            settings={"data": "digits", "fraction": 0.1, "reduced": "5-9"},
+            suite="um_options",
+            make_row=make_row,
+            measures=(train_accuracy, margin_summary),
+        )
+    ]
+
+
+COLUMNS = (
+    Column("accuracy", "accuracy"),
+    Column("Δ vs CE", "accuracy", reference="CE"),
+    Column("Δ vs CE balanced", "accuracy", reference="CE balanced"),
+    Column("rare recall", tail_recall),
+    Column("Δ rare vs CE", tail_recall, reference="CE"),
+    Column("train acc", "train_accuracy"),
+    Column("m rare", "margin_rare", scale=1.0, digits=2),
+    Column("m others", "margin_others", scale=1.0, digits=2),
+    Column("ρ(m, count)", "margin_count_rho", scale=1.0, digits=2, signed=True),
+    Column("mean F", "misclassification_probability", scale=1.0, digits=4),
+)
+
+
+def report(records, experiments, out, n_seeds):
+    """The suite's section: every row against CE and the cost-sensitive CE."""
+    (exp,) = experiments
+    lines = [Line(row, row) for row in exp.rows]
+    return (
+        "## The uncertainty margin's options (issue 19)\n\n"
+        f"{exp.title}, {n_seeds[exp.name]} seed(s); in %, mean ± sd over the "
+        "seeds (the sample sd); Δ: the paired difference to that row on the "
+        "same training set, in points; rare recall: the mean recall of the five "
+        "reduced classes; m: the fitted class margins (rare: the reduced "
+        "classes); ρ: their Spearman correlation with the class counts; F: the "
+        "mean misclassification probability of the curriculum's estimates.\n\n"
+        + paired_table(records, lines, COLUMNS)
+    ), []
+
+
+PROFILES = {
+    "um_options": Profile(
+        name="um_options",
+        description=(
+            "the options of the uncertainty-margin estimator (issue 19: margin "
+            "maps, softmax weights, the sample term, class weights and their "
+            "schedule, frozen margins) against CE, on digits under Khan et al.'s "
+            "Table 5 protocol"
+        ),
+        experiments=experiments,
+        seeds=5,
+        net=NET,
+        reporters={"um_options": report},
+    )
+}

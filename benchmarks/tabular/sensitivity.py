@@ -17,23 +17,6 @@ from ..harness.profile import Profile
 from ..harness.sensitivity import sensitivity_markdown
 from .keel import KEEL_NET, SELECTION_FIRST_SEED, keel_experiments
 
-#: Why the profile has the size it has.
-SIZING = """\
-From the fit times of ``full``'s KEEL suite with the defaults (one repeat, 24
-sets x 5 folds, two runs in parallel on the 2 cores): the cost-sensitive
-network 183 CPU-s for its 120 fits, CRL(I) 228, CLMLE 125, the uncertainty
-margin 333, so 870 CPU-s a setting at the default length; the four settings
-(defaults, half, twice the updates, narrow) cost about 1 + 0.5 + 2 + 0.6 =
-4.1 times that: 3,600 CPU-s, 30 min with two runs in parallel. One
-cross-validation repeat.
-
-On the slower 2-core host of 2026-12-03 (AMD EPYC, AVX2; fits 2 to 4 times
-as long as on the host above) the first run took 27 min for 8 of the 24
-sets (``--experiments glass1 pima yeast3 glass4 yeast6 abalone19
-contraceptive page-blocks``: binary and multi-class, imbalance ratios 1.8 to
-175): the whole suite would have taken about 80 min there, with nothing else
-on the machine."""
-
 
 def experiments():
     """The KEEL suite on the ``defaults`` profile's folds, with the rows of
@@ -69,7 +52,7 @@ PROFILES = {
         jobs=2,
         net={"hidden_layer_sizes": (512, 512), "dropout": 0.5, "lr": 1e-3},
         net_by_suite={"sensitivity_keel": KEEL_NET},
-        sizing=SIZING,
+        sizing_records=("docs/results/sensitivity/runs.jsonl",),
         closing=closing,
     )
 }

@@ -13,7 +13,7 @@ def _profile(**kw):
         seeds=3,
         jobs=2,
         net={"max_epochs": 10, "batch_size": 128},
-        sizing="CPU sizing",
+        sizing_records=("cpu/runs.jsonl",),
         **kw,
     )
 
@@ -25,7 +25,7 @@ def test_a_scale_merges_its_settings_and_renames_the_profile():
                 "net": {"max_epochs": 30, "lr": 3e-4},
                 "seeds": 5,
                 "jobs": 1,
-                "sizing": "GPU sizing",
+                "sizing_records": ("gpu/runs.jsonl",),
                 "note": "bigger",
             }
         },
@@ -34,21 +34,25 @@ def test_a_scale_merges_its_settings_and_renames_the_profile():
     big = profile.at_scale("gpu")
     assert big.name == "p_gpu"  # its own output folder and cache
     assert big.net == {"max_epochs": 30, "batch_size": 128, "lr": 3e-4}
-    assert (big.seeds, big.jobs, big.sizing) == (5, 1, "GPU sizing")
+    assert (big.seeds, big.jobs, big.sizing_records) == (5, 1, ("gpu/runs.jsonl",))
     assert big.description == "a profile; bigger"
     assert big.scales == {} and big.backbones == {}
     # The profile itself is unchanged.
     assert profile.net == {"max_epochs": 10, "batch_size": 128}
-    assert (profile.name, profile.seeds, profile.sizing) == ("p", 3, "CPU sizing")
+    assert (profile.name, profile.seeds, profile.sizing_records) == (
+        "p",
+        3,
+        ("cpu/runs.jsonl",),
+    )
     assert profile.at_scale(None) is profile
 
 
 def test_a_scale_keeps_what_it_does_not_change():
     small = _profile(scales={"more": {"seeds": 9}}).at_scale("more")
-    assert (small.net, small.jobs, small.sizing) == (
+    assert (small.net, small.jobs, small.sizing_records) == (
         {"max_epochs": 10, "batch_size": 128},
         2,
-        "CPU sizing",
+        ("cpu/runs.jsonl",),
     )
     assert small.description == "a profile"
 

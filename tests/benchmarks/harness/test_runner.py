@@ -2,6 +2,7 @@
 
 import csv
 import json
+import math
 
 import numpy as np
 import pytest
@@ -10,7 +11,12 @@ from sklearn.datasets import load_digits
 
 from benchmarks.__main__ import PROFILES, main
 from benchmarks.harness import runner
-from benchmarks.harness.experiments import CVExperiment, HoldoutExperiment
+from benchmarks.harness.cache import config_fingerprint, estimator_signature
+from benchmarks.harness.experiments import (
+    CVExperiment,
+    HoldoutExperiment,
+    MeasurementExperiment,
+)
 from benchmarks.harness.profile import Profile
 from benchmarks.harness.report import (
     average_ranks,
@@ -278,3 +284,171 @@ def test_ranks_and_friedman_agree_with_scipy():
     # A row that failed on a data set ranks last there.
     ranks, _ = average_ranks(np.array([[0.9, np.nan, 0.5]]))
     assert ranks.tolist() == [[1.0, 3.0, 2.0]]
+
+
+# --------------------------------------------------------------- measures
+def _train_size(estimator, X_train, y_train, X_test, y_test):
+    return {"train_rows": float(len(y_train)), "labels_seen": float(y_train.max())}
+
+
+def _clashing(estimator, X_train, y_train, X_test, y_test):
+    return {"accuracy": 1.0}
+
+
+def _measured_profile(measures):
+    def experiments():
+        return [
+            HoldoutExperiment(
+                name="toy",
+                title="toy holdout",
+                load=_toy_holdout,
+                rows=("CE", "Cost-sensitive SVM"),
+                measures=measures,
+            )
+        ]
+
+    return Profile(
+        name="measured",
+        description="a profile with measures",
+        experiments=experiments,
+        seeds=2,
+        net=dict(hidden_layer_sizes=(8,), max_epochs=1, batch_size=32),
+    )
+
+
+def test_measures_are_recorded_cached_and_summarised(tmp_path, monkeypatch):
+    calls = _count_fits(monkeypatch)
+    profile = _measured_profile((_train_size,))
+    kw = dict(out=tmp_path, progress=False, figures=False, echo=lambda *a: None)
+    records = runner.run_profile(profile, **kw)["records"]
+    assert len(calls) == 4
+    for r in records:
+        assert r["train_rows"] == r["n_train"] and r["measured"] == [
+            "labels_seen",
+            "train_rows",
+        ]
+        # The measure saw the labels as the estimator did: encoded 0..K-1.
+        assert r["labels_seen"] == len(r["classes"]) - 1
+    summary = list(csv.DictReader((tmp_path / "summary.csv").open()))
+    assert float(summary[0]["train_rows"]) == np.mean(
+        [r["n_train"] for r in records if r["method"] == summary[0]["method"]]
+    )
+    assert "measured" not in (tmp_path / "runs.csv").read_text().splitlines()[0]
+    # Cached with the values: a second invocation fits nothing.
+    calls.clear()
+    again = runner.run_profile(profile, **kw)["records"]
+    assert calls == [] and [r["train_rows"] for r in again] == [
+        r["train_rows"] for r in records
+    ]
+    # The measures enter the cache key: without them, the runs are new ones.
+    plain = runner.run_profile(_measured_profile(()), **kw)["records"]
+    assert len(calls) == 4 and "measured" not in plain[0]
+    assert plain[0]["config"] != records[0]["config"]
+
+
+def test_a_measure_that_clashes_with_the_record_fails_the_run(tmp_path):
+    records = runner.run_profile(
+        _measured_profile((_clashing,)),
+        out=tmp_path,
+        progress=False,
+        figures=False,
+        echo=lambda *a: None,
+    )["records"]
+    assert all("records ['accuracy']" in r["error"] for r in records)
+    assert all(math.isnan(r["balanced_accuracy"]) for r in records)
+
+
+def test_the_fingerprint_of_an_experiment_without_measures_is_unchanged():
+    # The five parts it has always hashed, and nothing else: the cached runs
+    # of every existing profile stay valid.
+    exp = tiny_profile().experiments()[0]
+    net = dict(hidden_layer_sizes=(8,), max_epochs=1, batch_size=32)
+    estimator = runner.make_row("CE", 0, **net)
+    expected = config_fingerprint(
+        {
+            "settings": exp.settings,
+            "kind": exp.kind,
+            "net": net,
+            "row": "CE",
+            "estimator": estimator_signature(estimator),
+        }
+    )
+    assert runner.run_config(exp, "CE", net) == expected
+
+
+# ----------------------------------------------------------- measurements
+def _square(row, seed, offset=0.0):
+    if row == "broken":
+        raise ValueError("cannot measure")
+    return {"square": float(int(row) ** 2 + offset), "seed_seen": float(seed)}
+
+
+def _measurement_profile(offset=0.0, reporters=None):
+    def experiments():
+        return [
+            MeasurementExperiment(
+                name="squares",
+                title="Squares of the rows",
+                measure=_square,
+                rows=("2", "3", "broken"),
+                settings={"offset": offset},
+                suite="numbers",
+            )
+        ]
+
+    return Profile(
+        name="measurements",
+        description="a measurement",
+        experiments=experiments,
+        seeds=2,
+        reporters=reporters or {},
+    )
+
+
+def test_a_measurement_runs_through_the_cache_and_the_report(tmp_path):
+    kw = dict(out=tmp_path, progress=False, echo=lambda *a: None)
+    first = runner.run_profile(_measurement_profile(), **kw)["records"]
+    assert [(r["method"], r["seed"]) for r in first] == [
+        (row, seed) for seed in (0, 1) for row in ("2", "3", "broken")
+    ]
+    two = first[0]
+    assert two["square"] == 4.0 and two["kind"] == "measurement"
+    assert two["measured"] == ["seed_seen", "square"] and two["measure_seconds"] >= 0
+    assert two["commit"] == runner.code_version() and two["fold"] == 0
+    assert first[2]["error"] == "ValueError: cannot measure"
+    summary = (tmp_path / "summary.md").read_text()
+    assert "## Squares of the rows" in summary and "numbers: 2 seeds" in summary
+    assert "| 3 | 0.5000 ± 0.7071 [0.0000, 1.0000] | 9.0000 ± 0.0000" in summary
+    assert "- squares / broken: failed in 2 run(s)" in summary
+    rows = list(csv.DictReader((tmp_path / "summary.csv").open()))
+    assert [float(r["square"]) for r in rows[:2]] == [4.0, 9.0]
+    # Cached: the same records again; other settings are other runs.
+    again = runner.run_profile(_measurement_profile(), **kw)["records"]
+    assert json.dumps(again) == json.dumps(first)
+    shifted = runner.run_profile(_measurement_profile(offset=1.0), **kw)["records"]
+    assert shifted[0]["square"] == 5.0
+    assert shifted[0]["config"] != first[0]["config"]
+
+
+def test_a_measurement_in_parallel_and_selected_by_name(tmp_path):
+    records = runner.run_profile(
+        _measurement_profile(),
+        methods=["3"],
+        jobs=2,
+        out=tmp_path,
+        progress=False,
+        echo=lambda *a: None,
+    )["records"]
+    assert [r["square"] for r in records] == [9.0, 9.0]
+    with pytest.raises(SystemExit, match="unknown methods"):
+        runner.select(_measurement_profile(), methods=["4"])
+
+
+def _clashing_measurement(row, seed):
+    return {"measured": 1.0}
+
+
+def test_a_measurement_that_clashes_with_the_record_fails_its_run():
+    _, result = runner.execute_measurement("a", 0, 1, _clashing_measurement, {})
+    assert result["error"].startswith("ValueError: measure ")
+    assert "records ['measured']" in result["error"]

@@ -1,10 +1,14 @@
-"""The sizing helper (``--size``): its arithmetic, and a quick run on tiny images."""
+"""The sizing helpers: ``--size`` (its arithmetic, and a quick run on tiny
+images) and ``--size-from`` (the projection from recorded runs)."""
+
+import json
 
 import numpy as np
 import pytest
 
 from benchmarks import __main__ as cli
-from benchmarks.harness import sizing
+from benchmarks.harness import runner, sizing
+from benchmarks.harness.cache import read_json_lines
 from benchmarks.harness.data.protocols import ImageTable5
 from benchmarks.harness.end_to_end import cnn_net, image_row
 from benchmarks.harness.experiments import HoldoutExperiment
@@ -148,3 +152,109 @@ def test_subsample_stays_stratified_for_single_label_targets():
     X = np.arange(200.0)[:, None]
     _, y_sub = sizing.subsample(X, y, 50)
     assert np.bincount(y_sub).tolist() == [45, 5]
+
+
+# ------------------------------------------------- projection from records
+def _recorded(experiment, method, seconds, epochs=10, n_train=100, **extra):
+    return {
+        "profile": "tiny_size",
+        "experiment": experiment,
+        "method": method,
+        "seed": 0,
+        "fold": 0,
+        "config": "x",
+        "error": "",
+        "fit_seconds": seconds,
+        "max_epochs": epochs,
+        "n_train": n_train,
+        "commit": "abc",
+        "host": "h",
+        "device": "cpu",
+    } | extra
+
+
+def _write(path, records):
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    return path
+
+
+def test_recorded_projection_arithmetic(tmp_path):
+    profile = Profile(
+        name="tiny_size",
+        description="tiny",
+        experiments=lambda: [
+            HoldoutExperiment("a", "A", None, ("CE", "SMOTE + CE", "CRL(I)")),
+            HoldoutExperiment("b", "B", None, ("CE",)),
+        ],
+        seeds=3,
+        jobs=2,
+        net=dict(max_epochs=20),
+    )
+    path = _write(
+        tmp_path / "runs.jsonl",
+        [
+            _recorded("a", "CE", 10.0),
+            _recorded("a", "CE", 14.0),  # median 12
+            _recorded("a", "CE", 99.0, error="MemoryError: x"),  # not a fit
+            _recorded("a", "SMOTE + CE", 4.0),
+            _recorded("b", "CE", 1.0, epochs=20),
+        ],
+    )
+    result = sizing.recorded_projection(profile, paths=[path])
+    rows = {(r["experiment"], r["row"]): r for r in result["rows"]}
+    # Recorded at 10 epochs, the profile runs 20: twice the seconds.
+    assert rows["a", "CE"]["fit_s"] == 12.0 and rows["a", "CE"]["run_s"] == 24.0
+    assert rows["a", "SMOTE + CE"]["run_s"] == 8.0 and rows["b", "CE"]["run_s"] == 1.0
+    assert result["unmeasured"] == [("a", "CRL(I)")]
+    # 3 seeds; a: 24 and 8 on 2 workers -> 24 a seed; b: 1 a seed.
+    assert result["wall_s"] == pytest.approx(3 * 24 + 3 * 1)
+    assert result["cpu_s"] == pytest.approx(3 * (24 + 8 + 1))
+    one_job = sizing.recorded_projection(profile, paths=[path], jobs=1, max_epochs=10)
+    assert one_job["wall_s"] == pytest.approx(3 * (12 + 4) + 3 * 0.5)
+    text = result["markdown"]
+    assert text.startswith("## Sizing\n\nProjected from measured runs (`")
+    assert "5 runs, commit(s) abc, host(s) h, device(s) cpu" in text
+    assert "Not in the records, left out" in text and "CRL(I) (1 experiment)" in text
+    missing = sizing.recorded_projection(profile, paths=[tmp_path / "none.jsonl"])
+    assert "`: not found" in missing["markdown"] and missing["wall_s"] == 0
+
+
+def _variants(profile):
+    yield profile
+    for scale in profile.scales:
+        yield profile.at_scale(scale)
+    for variant in profile.backbones.values():
+        yield from _variants(variant)
+
+
+def test_every_profile_sized_from_records_has_them_committed():
+    sized = [
+        p
+        for name in cli.PROFILES
+        for p in _variants(cli.PROFILES[name])
+        if p.sizing_records
+    ]
+    assert {"full", "table8", "table8_cnn", "table5_cnn", "crl_ablation"} <= {
+        p.name for p in sized
+    }
+    for profile in sized:
+        for path in profile.sizing_records:
+            records = read_json_lines(sizing.ROOT / path)
+            assert records, path
+            assert {r["profile"] for r in records} == {profile.name}, path
+        result = sizing.recorded_projection(profile)
+        measured = {r["experiment"] for r in result["rows"]}
+        assert measured == {e.name for e in runner.select(profile)}, profile.name
+        assert result["wall_s"] > 0
+
+
+def test_size_from_option_projects_without_running(capsys, tmp_path):
+    result = cli.main(["crl_ablation", "--size-from", "--seeds", "4"])
+    assert result == 0
+    out = capsys.readouterr().out
+    assert "docs/results/crl_ablation/runs.jsonl" in out and "crl_ablation 4" in out
+    path = _write(tmp_path / "runs.jsonl", [_recorded("digits", "CE", 2.0)])
+    cli.main(["quick", "--size-from", str(path), "--methods", "CE"])
+    assert "Projected: 0 CPU-min" in capsys.readouterr().out
+    with pytest.raises(SystemExit, match="has no sizing records"):
+        cli.main(["defaults", "--size-from"])
