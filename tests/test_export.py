@@ -7,40 +7,15 @@ import numpy as np
 import pytest
 import torch
 from sklearn.datasets import make_classification, make_multilabel_classification
+from small_estimators import ESTIMATORS
 
 from skimbalance import (
-    CLMLEClassifier,
-    CRLClassifier,
     CrossEntropyClassifier,
-    UncertaintyMarginClassifier,
 )
 from skimbalance.export import decision_module
 
 onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
-
-SMALL = dict(hidden_layer_sizes=(16,), embedding_dim=8, batch_size=32, lr=1e-2)
-ESTIMATORS = {
-    "ce": lambda **kw: CrossEntropyClassifier(**SMALL, max_epochs=3, **kw),
-    "crl": lambda **kw: CRLClassifier(**SMALL, max_epochs=3, **kw),
-    "clmle": lambda **kw: CLMLEClassifier(
-        **SMALL,
-        max_epochs=4,
-        warmup_epochs=2,
-        n_cluster_rounds=1,
-        cluster_size=20,
-        **kw,
-    ),
-    "um": lambda **kw: UncertaintyMarginClassifier(
-        **SMALL,
-        max_epochs=4,
-        warmup_epochs=1,
-        sample_level_epochs=1,
-        uncertainty_interval=1,
-        n_mc_samples=3,
-        **kw,
-    ),
-}
 
 
 def _data(target):

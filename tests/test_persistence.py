@@ -19,41 +19,16 @@ from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression
 from sklearn.utils.validation import check_is_fitted
 from skorch.callbacks import LRScheduler
+from small_estimators import ESTIMATORS, SMALL
 
 import skimbalance
 from skimbalance import (
-    CLMLEClassifier,
     ConvNetBackbone,
-    CRLClassifier,
     CrossEntropyClassifier,
-    UncertaintyMarginClassifier,
     load_model,
     save_model,
 )
 from skimbalance._warnings import _WARNED
-
-SMALL = dict(hidden_layer_sizes=(16,), embedding_dim=8, batch_size=32, lr=1e-2)
-ESTIMATORS = {
-    "ce": lambda **kw: CrossEntropyClassifier(**SMALL, max_epochs=3, **kw),
-    "crl": lambda **kw: CRLClassifier(**SMALL, max_epochs=3, **kw),
-    "clmle": lambda **kw: CLMLEClassifier(
-        **SMALL,
-        max_epochs=4,
-        warmup_epochs=2,
-        n_cluster_rounds=1,
-        cluster_size=20,
-        **kw,
-    ),
-    "um": lambda **kw: UncertaintyMarginClassifier(
-        **SMALL,
-        max_epochs=4,
-        warmup_epochs=1,
-        sample_level_epochs=1,
-        uncertainty_interval=1,
-        n_mc_samples=3,
-        **kw,
-    ),
-}
 
 
 @pytest.fixture(scope="module")
