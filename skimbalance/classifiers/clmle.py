@@ -463,11 +463,15 @@ class CLMLEClassifier(
             [rule.decision_scores(emb[:, t]) for t, rule in enumerate(self._knc_rules)],
             dim=1,
         ).numpy()
+        return scores + self._class_weight_shift()[None, :, :]
+
+    def _class_weight_shift(self):
+        """``log(w_c) / scale`` per task and class (T, C); 0 for a task whose
+        weights are all 0."""
         weights = np.asarray(self._score_weights, dtype=np.float64)
         usable = (weights > 0).any(axis=-1, keepdims=True)
         with np.errstate(divide="ignore"):
-            shift = np.where(usable, np.log(weights), 0.0) / float(self.scale)
-        return scores + shift[None, :, :]
+            return np.where(usable, np.log(weights), 0.0) / float(self.scale)
 
     def _predict_task_proba(self, X):
         scores = self._predict_task_scores(X)
@@ -550,9 +554,6 @@ class CLMLEClassifier(
     def _task_scores_module(self):
         from ..export import KNearestClusterScores
 
-        # The class-weight shift of _predict_task_scores.
-        weights = np.asarray(self._score_weights, dtype=np.float64)
-        usable = (weights > 0).any(axis=-1, keepdims=True)
-        with np.errstate(divide="ignore"):
-            shift = np.where(usable, np.log(weights), 0.0) / float(self.scale)
-        return KNearestClusterScores(self.net_.module_, self._knc_rules, shift)
+        return KNearestClusterScores(
+            self.net_.module_, self._knc_rules, self._class_weight_shift()
+        )
