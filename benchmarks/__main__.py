@@ -9,6 +9,7 @@ Examples::
     python -m benchmarks PROFILE --backbone cnn     # a profile's variant (if it has one)
     python -m benchmarks full --backbone cnn --scale gpu --device cuda
     python -m benchmarks table8 --backbone cnn --size   # measure, project the wall time
+    python -m benchmarks summary                    # README table from the reports
 
 An interrupted run resumes where it stopped: finished runs are cached in
 ``<out>/runs.jsonl`` (``--fresh`` ignores them).
@@ -34,6 +35,11 @@ profiles that combine wings are assembled here:
     (``--backbone cnn``, :data:`benchmarks.khan2019.table5.CNN_PROFILE`) is
     the Table 5 half trained end to end on the 28 x 28 images.
 
+``summary`` runs nothing: it rewrites the README's recommendation table and
+the results page's summary table and figure from the reports committed under
+``docs/results/`` (:mod:`benchmarks.harness.front_door`; ``summary --check``
+fails when they are stale).
+
 ``--size`` measures a profile's rows on this machine and projects its wall
 time instead of running it (:func:`benchmarks.harness.sizing.size_profile`);
 ``--size-from`` projects it from the fit seconds of recorded runs, fitting
@@ -46,6 +52,7 @@ import argparse
 import sys
 
 from .dong2017 import attributes, crl_ablation, mining_cost, multilabel_balance
+from .harness import front_door
 from .harness.methods import (
     DEFAULT_CANDIDATES,
     DEFAULT_REFERENCES,
@@ -233,6 +240,9 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks",
         description="Reproduce the papers' comparative tables on real data.",
+        epilog="python -m benchmarks summary [--check]: write the README's "
+        "recommendation table and the results page's summary from the committed "
+        "reports (no run).",
     )
     parser.add_argument(
         "profile",
@@ -389,6 +399,9 @@ def run(args):
 
 
 def main(argv=None):
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["summary"]:
+        return front_door.main(argv[1:])
     run(parse_args(argv))
     return 0
 
