@@ -48,12 +48,6 @@ def data():
     return X.astype(np.float32), y
 
 
-def takes(cls, name):
-    """Whether ``cls`` takes ``name`` (the method files add the options)."""
-    if name not in cls().get_params():
-        pytest.skip(f"{cls.__name__} does not take {name} yet (hook not merged)")
-
-
 class StartProbe(Callback):
     """Keeps a copy of the module's parameters as training begins."""
 
@@ -68,7 +62,6 @@ def adam_steps(clf):
 # ------------------------------------------------------------------ warm_start
 @pytest.mark.parametrize("cls", [CrossEntropyClassifier, CRLClassifier])
 def test_warm_start_continues_the_fitted_network(cls, data):
-    takes(cls, "warm_start")
     X, y = data
     clf = cls(**FAST, warm_start=True, random_state=0)
     clf.fit(X[:300], y[:300])
@@ -199,7 +192,6 @@ def test_warm_start_deferred_reweighting_counts_from_the_first_epoch(data):
     ],
 )
 def test_warm_start_is_rejected_where_a_schedule_spans_the_fit(cls, params, data):
-    takes(cls, "warm_start")
     X, y = data
     clf = cls(**FAST, **params, warm_start=True, random_state=0).fit(X, y)
     before = clf.predict_proba(X[300:])
