@@ -76,13 +76,13 @@ from ._validation import (
 from ._warnings import quiet, warn_once
 from .class_weight import (
     CLASS_WEIGHT_SCHEMES,
-    DeferredReweighting,
+    EffectiveNumberWeights,
     balanced_class_weights,
     deferred_weights,
-    effective_number_class_weights,
 )
 from .losses.cross_entropy import WeightedCrossEntropy
 from .modules import MLPBackbone, MultiTaskNet, infer_output_dim
+from .training.deferred_reweighting import DeferredReweighting
 
 
 @dataclass
@@ -108,7 +108,8 @@ class FitContext:
         Seed of this fit; derive every random generator of the method from it.
     deferred_class_weights : ndarray of shape (n_tasks, n_classes) or None
         With ``class_weight_start_epoch``, the class-weight factors that
-        :class:`~skimbalance.class_weight.DeferredReweighting` applies from
+        :class:`~skimbalance.training.deferred_reweighting.DeferredReweighting`
+        applies from
         that epoch on; ``sample_weight`` then holds the sample weights alone.
     validation : ValidationSet or None
         The validation set passed to ``fit`` (``X_val``, ``y_val``), validated
@@ -117,6 +118,9 @@ class FitContext:
     epochs_done : int
         Epochs the network has already been trained: 0, or with
         ``warm_start=True`` the epochs of the previous fits it continues.
+    class_weights : ndarray of shape (n_tasks, n_classes) or None
+        The weight of each class of each task that ``class_weight`` gives
+        (ones when it is None), before normalisation.
     """
 
     X: np.ndarray
@@ -130,6 +134,7 @@ class FitContext:
     deferred_class_weights: np.ndarray | None = None
     validation: "ValidationSet | None" = None
     epochs_done: int = 0
+    class_weights: np.ndarray | None = None
 
 
 @dataclass
@@ -296,8 +301,13 @@ class BaseDeepClassifier(ClassifierMixin, BaseEstimator):
         "lr": [Interval(numbers.Real, 0, None, closed="neither")],
         "weight_decay": [Interval(numbers.Real, 0, None, closed="left")],
         "optimizer": [StrOptions({"adam", "adamw", "sgd"})],
-        "class_weight": [None, dict, list, StrOptions(set(CLASS_WEIGHT_SCHEMES))],
-        "effective_number_beta": [Interval(numbers.Real, 0, 1, closed="left")],
+        "class_weight": [
+            None,
+            dict,
+            list,
+            StrOptions(set(CLASS_WEIGHT_SCHEMES)),
+            EffectiveNumberWeights,
+        ],
         "class_weight_start_epoch": [
             None,
             Interval(numbers.Integral, 0, None, closed="left"),
@@ -333,7 +343,6 @@ class BaseDeepClassifier(ClassifierMixin, BaseEstimator):
         weight_decay=0.0,
         optimizer="adam",
         class_weight=None,
-        effective_number_beta=0.999,
         class_weight_start_epoch=None,
         early_stopping=False,
         validation_fraction=0.1,
@@ -359,7 +368,6 @@ class BaseDeepClassifier(ClassifierMixin, BaseEstimator):
         self.weight_decay = weight_decay
         self.optimizer = optimizer
         self.class_weight = class_weight
-        self.effective_number_beta = effective_number_beta
         self.class_weight_start_epoch = class_weight_start_epoch
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
@@ -485,15 +493,16 @@ class BaseDeepClassifier(ClassifierMixin, BaseEstimator):
             return counts, np.ones((n_tasks, n_classes))
         if cw == "balanced":  # n / (n_classes * count), as sklearn
             return counts, balanced_class_weights(counts)
-        if cw == "effective_number":
-            beta = float(self.effective_number_beta)
-            return counts, effective_number_class_weights(counts, beta)
+        if isinstance(cw, EffectiveNumberWeights) or cw == "effective_number":
+            scheme = cw if isinstance(cw, EffectiveNumberWeights) else None
+            return counts, (scheme or EffectiveNumberWeights()).weights(counts)
         dicts = [cw] if isinstance(cw, dict) else list(cw)
         if len(dicts) != n_tasks or not all(isinstance(d, dict) for d in dicts):
             raise ValueError(
-                "class_weight must be None, 'balanced', a dict {label: weight} for a "
-                "multi-class target, or a list of one dict {0: w0, 1: w1} per label "
-                f"for a multi-label target with {n_tasks} labels."
+                "class_weight must be None, 'balanced', 'effective_number', an "
+                "EffectiveNumberWeights, a dict {label: weight} for a multi-class "
+                "target, or a list of one dict {0: w0, 1: w1} per label for a "
+                f"multi-label target with {n_tasks} labels."
             )
         labels = self.classes_ if self.n_outputs_ == 1 else np.array([0, 1])
         weights = np.ones((n_tasks, n_classes))
@@ -606,6 +615,67 @@ class BaseDeepClassifier(ClassifierMixin, BaseEstimator):
             for key in _PROBLEM_ATTRIBUTES
             if previous is not None and key in self.__dict__
         }
+        ctx, sw = self._prepare_fit(
+            X, y, sample_weight, X_val, y_val, sample_weight_val, previous, fitted_state
+        )
+        rejected = False
+        device = ctx.device
+        fork_devices = (
+            [torch.device(device).index or 0] if device.startswith("cuda") else []
+        )
+        with torch.random.fork_rng(devices=fork_devices), torch_threads(self.n_threads):
+            torch.manual_seed(ctx.seed)
+            self.net_ = self._build_net(
+                ctx, scoring_weight=None if sample_weight is None else sw
+            )
+            inputs = {
+                "data": ctx.X,
+                "sample_weight": ctx.sample_weight,
+                "index": np.arange(ctx.X.shape[0], dtype=np.int64),
+            }
+            try:
+                # skorch's ``fit`` would initialise the net a second time and
+                # say so at ``verbose >= 1`` ("Re-initializing module ...").
+                # The second draw of the weights is kept, silently, so that a
+                # given random_state gives the same network as before; then
+                # ``partial_fit`` trains it (``fit`` minus the initialisation).
+                verbose, self.net_.verbose = self.net_.verbose, 0
+                try:
+                    self.net_.initialize()
+                finally:
+                    self.net_.verbose = verbose
+                if previous is not None:
+                    try:
+                        self._continue_from(previous)
+                    except ValueError:
+                        rejected = True  # the previous model stays fitted
+                        raise
+                self.net_.partial_fit(training_inputs_on(inputs, device), ctx.y)
+                # The net keeps no validation data once trained.
+                self.net_.train_split = None
+                self._on_fit_end(ctx)
+            except Exception:
+                if rejected:
+                    self.net_ = previous
+                    self.__dict__.update(fitted_state)
+                else:
+                    del self.net_  # a failed fit leaves no usable (e.g. NaN) network
+                raise
+        self.n_iter_ = len(self.net_.history)
+        return self
+
+    def _prepare_fit(
+        self, X, y, sample_weight, X_val, y_val, sample_weight_val, previous, fitted
+    ):
+        """Validate the training data and build the :class:`FitContext` of a fit.
+
+        The targets encoded, the class counts and weights, the deferred
+        weights (``class_weight_start_epoch``), the validation set, the seed
+        and the device, in one place; sets ``classes_``, ``n_outputs_``,
+        ``n_features_in_`` and ``class_counts_``. Returns ``(ctx, sw)``, ``sw``
+        being the user's sample weights (ones when none were given). A
+        rejected warm start (``previous``) restores the attributes ``fitted``.
+        """
         try:
             X, y = validate_data(
                 self,
@@ -619,10 +689,10 @@ class BaseDeepClassifier(ClassifierMixin, BaseEstimator):
             X = self._check_X_shape(X)
             y_enc, n_classes = self._encode_targets(y)
             if previous is not None:
-                self._check_same_problem(fitted_state)
+                self._check_same_problem(fitted)
         except Exception:
             if previous is not None:  # a rejected warm start keeps the model
-                self.__dict__.update(fitted_state)
+                self.__dict__.update(fitted)
             raise
         epochs_done = len(previous.history) if previous is not None else 0
         sw = _check_sample_weight(
@@ -642,8 +712,6 @@ class BaseDeepClassifier(ClassifierMixin, BaseEstimator):
         validation = self._validation_set(
             X_val, y_val, sample_weight_val, class_weights, drw_table is not None
         )
-        seed = fit_seed(self.random_state)
-        device = resolve_device(self.device)
         ctx = FitContext(
             X=X,
             y=y_enc,
@@ -651,57 +719,15 @@ class BaseDeepClassifier(ClassifierMixin, BaseEstimator):
             n_tasks=y_enc.shape[1],
             n_classes=n_classes,
             class_counts=counts,
-            device=device,
-            seed=seed,
+            device=resolve_device(self.device),
+            seed=fit_seed(self.random_state),
             deferred_class_weights=drw_table,
             validation=validation,
             epochs_done=epochs_done,
+            class_weights=class_weights,
         )
         self.class_counts_ = counts if self.n_outputs_ > 1 else counts[0]
-        rejected = False
-        fork_devices = (
-            [torch.device(device).index or 0] if device.startswith("cuda") else []
-        )
-        with torch.random.fork_rng(devices=fork_devices), torch_threads(self.n_threads):
-            torch.manual_seed(seed)
-            self.net_ = self._build_net(
-                ctx, scoring_weight=None if sample_weight is None else sw
-            )
-            inputs = {
-                "data": X,
-                "sample_weight": weight,
-                "index": np.arange(X.shape[0], dtype=np.int64),
-            }
-            try:
-                # skorch's ``fit`` would initialise the net a second time and
-                # say so at ``verbose >= 1`` ("Re-initializing module ...").
-                # The second draw of the weights is kept, silently, so that a
-                # given random_state gives the same network as before; then
-                # ``partial_fit`` trains it (``fit`` minus the initialisation).
-                verbose, self.net_.verbose = self.net_.verbose, 0
-                try:
-                    self.net_.initialize()
-                finally:
-                    self.net_.verbose = verbose
-                if previous is not None:
-                    try:
-                        self._continue_from(previous)
-                    except ValueError:
-                        rejected = True  # the previous model stays fitted
-                        raise
-                self.net_.partial_fit(training_inputs_on(inputs, device), y_enc)
-                # The net keeps no validation data once trained.
-                self.net_.train_split = None
-                self._on_fit_end(ctx)
-            except Exception:
-                if rejected:
-                    self.net_ = previous
-                    self.__dict__.update(fitted_state)
-                else:
-                    del self.net_  # a failed fit leaves no usable (e.g. NaN) network
-                raise
-        self.n_iter_ = len(self.net_.history)
-        return self
+        return ctx, sw
 
     # ------------------------------------------------------------ warm start
     def _net_to_continue(self):
@@ -896,23 +922,14 @@ class BaseDeepClassifier(ClassifierMixin, BaseEstimator):
         the start epoch counts from the network's first epoch.
         """
         start = self._class_weight_start()
-        if self.class_weight is None:
-            raise ValueError(
-                f"class_weight_start_epoch={self.class_weight_start_epoch} defers the "
-                "class weights, but class_weight=None gives none; set class_weight "
-                "(e.g. 'effective_number') or class_weight_start_epoch=None."
-            )
-        # A start tied to the method's curriculum (the uncertainty margin's
-        # "warmup") is covered by that curriculum's own warning.
-        tied = isinstance(self.class_weight_start_epoch, str)
-        if start >= epochs_done + self.max_epochs and not tied:
+        if start >= epochs_done + self.max_epochs and not self._late_start_warned():
             done = f" + {epochs_done} epochs continued" if epochs_done else ""
             warn_once(
                 self,
                 f"class_weight_start_epoch={start} >= "
                 f"max_epochs={self.max_epochs}{done}: the class weights never apply "
                 "in training.",
-                stacklevel=3,
+                stacklevel=4,
             )
         return deferred_weights(sw, y_enc, class_weights)
 
@@ -1034,14 +1051,24 @@ class BaseDeepClassifier(ClassifierMixin, BaseEstimator):
         log_prior = np.log(counts) - np.log(counts.sum(axis=1, keepdims=True))
         return self._prior_tau() * log_prior
 
-    #: Training losses that already target the balanced error, after which
-    #: ``prior_correction="auto"`` corrects nothing.
-    _REBALANCING_LOSSES = ("logit_adjusted", "ldam")
-
     def _class_weight_start(self):
-        """The epoch the class weights start at (``class_weight_start_epoch``
-        as an int; 0 or ``None``: from the start)."""
+        """The epoch the class weights start at: ``class_weight_start_epoch``
+        (0 or ``None``: from the start; 0 when ``class_weight`` is None, which
+        gives no weights to defer)."""
+        if self.class_weight is None:
+            return 0
         return self.class_weight_start_epoch or 0
+
+    def _late_start_warned(self):
+        """Whether a start of the class weights after the last epoch is
+        already covered by a warning of the method (its curriculum's)."""
+        return False
+
+    def _rebalanced_training(self):
+        """Whether the training already targets the balanced error (class
+        weights here; a subclass adds its loss), after which
+        ``prior_correction="auto"`` corrects nothing."""
+        return self.class_weight is not None
 
     def _prior_tau(self):
         """The correction's ``tau``: ``prior_correction``, with ``"auto"``
@@ -1050,11 +1077,7 @@ class BaseDeepClassifier(ClassifierMixin, BaseEstimator):
         training (no double correction)."""
         tau = self.prior_correction
         if isinstance(tau, str):  # "auto"
-            loss = getattr(self, "loss", None)
-            rebalanced = (
-                self.class_weight is not None or loss in self._REBALANCING_LOSSES
-            )
-            return 0.0 if rebalanced else 1.0
+            return 0.0 if self._rebalanced_training() else 1.0
         return float(tau)
 
     def _corrected_task_proba(self, X):

@@ -1,13 +1,15 @@
-"""Class-weight schemes and deferred re-weighting (DRW).
+"""Class-weight schemes and the split of deferred re-weighting (DRW).
 
-``class_weight="balanced"`` and ``class_weight="effective_number"`` of every
-estimator are computed here from the training-set class counts, and
-``class_weight_start_epoch`` defers them with :class:`DeferredReweighting`.
+``class_weight="balanced"``, ``"effective_number"`` and
+:class:`EffectiveNumberWeights` of every estimator are computed here from the
+training-set class counts; ``class_weight_start_epoch`` defers them with the
+split of :func:`deferred_weights` (applied in training by
+:class:`skimbalance.training.deferred_reweighting.DeferredReweighting`).
 """
 
 import numpy as np
-import torch
-from skorch.callbacks import Callback
+
+from ._params import ParamsMixin, check_number
 
 CLASS_WEIGHT_SCHEMES = ("balanced", "effective_number")
 
@@ -126,66 +128,39 @@ def deferred_weights(sample_weight, y, class_weights):
     return (early / early.mean()).astype(np.float32), table.astype(np.float32)
 
 
-class DeferredReweighting(Callback):
-    """skorch callback switching class weights on after ``start_epoch`` epochs (DRW).
+class EffectiveNumberWeights(ParamsMixin):
+    """``class_weight`` of Cui et al. (2019) with a chosen ``beta``.
 
-    Cao et al. (2019) train with uniform class weights first, so that the
-    features are learned from the natural distribution, and re-weight only in
-    the last stage. During the first ``start_epoch`` epochs the batches keep
-    their weights (the sample weights alone); from epoch ``start_epoch + 1``
-    on, each training batch's ``sample_weight`` entry ``(B, T)`` is multiplied
-    by ``table[t, y[b, t]]`` before the loss sees it, whatever the loss.
-    Validation batches are always re-weighted, so that the validation loss
-    early stopping monitors measures one objective throughout. Each epoch row
-    of the history records ``class_weights_on``.
+    ``class_weight="effective_number"`` is ``EffectiveNumberWeights()``
+    (``beta=0.999``); give an instance to choose ``beta``, e.g.
+    ``CrossEntropyClassifier(class_weight=EffectiveNumberWeights(beta=0.99))``
+    (tuned in a search as ``class_weight__beta``). The weights are
+    :func:`effective_number_class_weights` of the training set.
 
     Parameters
     ----------
-    table : array-like of shape (T, C)
-        Factor of each class of each task
-        (see :func:`deferred_weights`).
-    start_epoch : int
-        Number of epochs trained before the class weights apply.
+    beta : float, default=0.999
+        Hyper-parameter in ``[0, 1)``: 0 gives uniform weights, values near 1
+        approach ``"balanced"``.
 
     References
     ----------
-    .. [1] K. Cao, C. Wei, A. Gaidon, N. Arechiga and T. Ma, "Learning
-       Imbalanced Datasets with Label-Distribution-Aware Margin Loss",
-       NeurIPS 2019, Algorithm 1 (deferred re-weighting).
+    .. [1] Y. Cui, M. Jia, T.-Y. Lin, Y. Song and S. Belongie, "Class-Balanced
+       Loss Based on Effective Number of Samples", CVPR 2019.
 
     Examples
     --------
-    >>> import torch
-    >>> from skimbalance.class_weight import DeferredReweighting
-    >>> drw = DeferredReweighting([[1.0, 4.0]], start_epoch=0).initialize()
-    >>> X = {"sample_weight": torch.ones(2, 1)}
-    >>> class Net:  # a stand-in with a one-epoch history
-    ...     history = [{}]
-    >>> drw.on_batch_begin(Net(), batch=(X, torch.tensor([[0], [1]])), training=True)
-    >>> X["sample_weight"].ravel().tolist()
-    [1.0, 4.0]
+    >>> from skimbalance.class_weight import EffectiveNumberWeights
+    >>> EffectiveNumberWeights(beta=0.5).weights([[6, 2]]).round(4).tolist()
+    [[0.9275, 1.2174]]
+    >>> EffectiveNumberWeights(beta=0.5)
+    EffectiveNumberWeights(beta=0.5)
     """
 
-    def __init__(self, table, start_epoch):
-        self.table = table
-        self.start_epoch = start_epoch
+    def __init__(self, beta=0.999):
+        self.beta = beta
 
-    def initialize(self):
-        self.table_ = torch.as_tensor(np.asarray(self.table), dtype=torch.float32)
-        return self
-
-    def _on(self, net, training):
-        return not training or len(net.history) > self.start_epoch
-
-    def on_epoch_begin(self, net, **kwargs):
-        net.history.record("class_weights_on", bool(self._on(net, True)))
-
-    def on_batch_begin(self, net, batch=None, training=False, **kwargs):
-        X, y = batch
-        if not self._on(net, training):
-            return
-        y = torch.as_tensor(y)
-        weight = X["sample_weight"]
-        table = self.table_.to(weight.device)
-        task = torch.arange(table.shape[0], device=weight.device)
-        X["sample_weight"] = weight * table[task.unsqueeze(0), y.to(weight.device)]
+    def weights(self, class_counts):
+        """Per-task, per-class weights ``(T, C)`` of ``class_counts``."""
+        beta = check_number(self, "beta", 0, high=1)
+        return effective_number_class_weights(class_counts, beta)

@@ -20,12 +20,15 @@ ESTIMATORS = {
         **kw,
     ),
     "um": lambda **kw: UncertaintyMarginClassifier(
-        **SMALL,
-        max_epochs=4,
-        warmup_epochs=1,
-        sample_level_epochs=1,
-        uncertainty_interval=1,
-        n_mc_samples=3,
-        **kw,
+        **{
+            **SMALL,
+            "max_epochs": 4,
+            "warmup_epochs": 1,
+            "class_weight_start_epoch": 1,
+            "sample_level_epochs": 1,
+            "uncertainty_interval": 1,
+            "n_mc_samples": 3,
+            **kw,
+        }
     ),
 }

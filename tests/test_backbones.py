@@ -255,6 +255,7 @@ ESTIMATORS = {
     ),
     "UM": lambda **kw: UncertaintyMarginClassifier(
         warmup_epochs=1,
+        class_weight_start_epoch=1,
         sample_level_epochs=1,
         uncertainty_interval=1,
         n_mc_samples=3,
@@ -348,6 +349,7 @@ def test_uncertainty_margin_warns_without_dropout(digits):
         backbone=ConvNetBackbone((1, 8, 8), **TINY, dropout=0.0),
         max_epochs=2,
         warmup_epochs=1,
+        class_weight_start_epoch=1,
         sample_level_epochs=0,
         n_mc_samples=2,
         batch_size=64,

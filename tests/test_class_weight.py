@@ -6,11 +6,11 @@ import torch
 from sklearn.utils.class_weight import compute_class_weight
 
 from skimbalance.class_weight import (
-    DeferredReweighting,
     balanced_class_weights,
     deferred_weights,
     effective_number_class_weights,
 )
+from skimbalance.training.deferred_reweighting import DeferredReweighting
 
 
 def test_balanced_is_sklearns():

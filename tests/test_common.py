@@ -8,6 +8,7 @@ from sklearn.utils.estimator_checks import (
 
 import skimbalance
 from skimbalance.base import BaseDeepClassifier
+from skimbalance.losses import LDAMLoss
 
 # Small, fast configurations: the checks fit a few hundred times on tiny data.
 # Every public estimator must appear here (test_every_estimator_is_checked).
@@ -34,6 +35,7 @@ FAST_PARAMS = {
         lr=1e-2,
         batch_size=32,
         warmup_epochs=2,
+        class_weight_start_epoch=2,
         sample_level_epochs=3,
         uncertainty_interval=2,
         n_mc_samples=4,
@@ -61,10 +63,10 @@ def public_estimators():
 OPTION_INSTANCES = [
     ("CrossEntropyClassifier", dict(loss="focal")),
     ("CrossEntropyClassifier", dict(loss="logit_adjusted")),
-    # At the default ldam_scale=30 a binary cosine classifier's logit gap reaches
+    # At the default LDAMLoss scale=30 a binary cosine classifier's logit gap reaches
     # 60, and the check's well-separated data push predict_proba to exactly 1.0
     # in float64 (the multi-label check wants 0 < p < 1): a smaller scale.
-    ("CrossEntropyClassifier", dict(loss="ldam", ldam_scale=10.0)),
+    ("CrossEntropyClassifier", dict(loss=LDAMLoss(scale=10.0))),
     (
         "CrossEntropyClassifier",
         dict(class_weight="effective_number", class_weight_start_epoch=4),

@@ -44,7 +44,7 @@ def test_the_defaults_and_the_papers_settings():
     um = UncertaintyMarginClassifier()
     assert (um.class_weight, um.class_weight_start_epoch, um.freeze_margins) == (
         "balanced",
-        "warmup",
+        um.warmup_epochs,
         "auto",
     )
     assert um.prior_correction == 0.0
@@ -57,7 +57,9 @@ def test_the_defaults_and_the_papers_settings():
 def test_uncertainty_margin_defers_the_weights_to_the_end_of_the_warm_up():
     X, X_test, y, y_test = imbalanced()
     params = dict(SMALL, max_epochs=9, warmup_epochs=3, sample_level_epochs=3)
-    default = UncertaintyMarginClassifier(**params, random_state=0).fit(X, y)
+    default = UncertaintyMarginClassifier(
+        **params, class_weight_start_epoch=3, random_state=0
+    ).fit(X, y)
     paper = UncertaintyMarginClassifier(
         **params, class_weight=None, random_state=0
     ).fit(X, y)

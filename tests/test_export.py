@@ -13,6 +13,7 @@ from skimbalance import (
     CrossEntropyClassifier,
 )
 from skimbalance.export import decision_module
+from skimbalance.losses import LDAMLoss
 
 onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
@@ -49,7 +50,7 @@ def run_onnx(path, X):
     [
         ("ce", "multiclass", {}),
         ("ce", "binary", dict(prior_correction=1.0)),
-        ("ce", "multilabel", dict(loss="ldam", ldam_scale=10.0)),
+        ("ce", "multilabel", dict(loss=LDAMLoss(scale=10.0))),
         ("crl", "multiclass", {}),  # prior_correction="auto": tau = 1
         ("crl", "multilabel", {}),
         ("clmle", "multiclass", {}),

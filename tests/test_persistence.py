@@ -29,6 +29,8 @@ from skimbalance import (
     save_model,
 )
 from skimbalance._warnings import _WARNED
+from skimbalance.class_weight import EffectiveNumberWeights
+from skimbalance.losses import FocalLoss, LDAMLoss
 
 
 @pytest.fixture(scope="module")
@@ -71,6 +73,9 @@ def assert_same_value(a, b, where="value"):
             assert_same_value(a[key], b[key], f"{where}[{key!r}]")
     elif isinstance(a, float) and np.isnan(a):
         assert np.isnan(b), where
+    elif hasattr(a, "get_params"):  # a loss or class-weight object
+        assert a is not b, where
+        assert_same_value(a.get_params(), b.get_params(), f"{where}.get_params()")
     else:
         assert a == b, where
 
@@ -125,6 +130,14 @@ def test_round_trip_gives_the_same_estimator(name, extra, target, request, tmp_p
     "name, options",
     [
         ("ce", dict(loss="ldam", class_weight="effective_number")),
+        (
+            "crl",
+            dict(
+                loss=LDAMLoss(max_margin=0.3, scale=10.0),
+                class_weight=EffectiveNumberWeights(beta=0.99),
+            ),
+        ),
+        ("ce", dict(loss=FocalLoss(gamma=1.0))),
         ("ce", dict(loss="logit_adjusted", optimizer="sgd")),
         ("ce", dict(loss="focal", class_weight={"common": 1.0, "rare": 2.5})),
         ("crl", dict(crl_weight="imbalance", prior_correction=0.5)),
@@ -212,7 +225,7 @@ def test_library_objects_are_stored_by_the_arguments_that_rebuild_them():
 
 
 def test_library_callbacks_come_back_without_being_asked_for(multiclass, tmp_path):
-    from skimbalance.class_weight import DeferredReweighting
+    from skimbalance.training.deferred_reweighting import DeferredReweighting
 
     X, y = multiclass
     callback = DeferredReweighting(np.array([[1.0, 2.0, 4.0]]), 2)

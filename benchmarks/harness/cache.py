@@ -22,6 +22,15 @@ import os
 import warnings
 from pathlib import Path
 
+from skimbalance import (
+    CLMLEClassifier,
+    CRLClassifier,
+    CrossEntropyClassifier,
+    UncertaintyMarginClassifier,
+)
+from skimbalance.class_weight import EffectiveNumberWeights
+from skimbalance.training.ce_term import resolve_loss
+
 #: Exception class names of failures that say nothing about the method.
 TRANSIENT_ERRORS = (
     "MemoryError",
@@ -132,12 +141,95 @@ def estimator_signature(estimator):
     Every parameter of ``get_params(deep=True)`` but the seeds, objects by
     their type's name: part of a run's cache fingerprint, so that a changed
     default of an estimator makes its cached runs stale instead of reused.
+    The library's estimators are described by the names their parameters had
+    when the committed caches were written (:func:`legacy_parameters`), so
+    that a rename keeps the cached runs of the same training.
     """
+    params = estimator.get_params(deep=True)
+    own = {"": estimator} | {f"{name}__": value for name, value in params.items()}
+    for prefix, obj in own.items():
+        if isinstance(obj, _RENAMED):
+            # The objects' own parameters (``loss__gamma``) are in the legacy
+            # names of the estimator's.
+            nested = (f"{prefix}loss__", f"{prefix}class_weight__")
+            params = {k: v for k, v in params.items() if not k.startswith(nested)}
+            params.update({prefix + k: v for k, v in legacy_parameters(obj).items()})
     return {
         name: _simple_value(value)
-        for name, value in sorted(estimator.get_params(deep=True).items())
+        for name, value in sorted(params.items())
         if not name.endswith("random_state")
     }
+
+
+#: The flat parameters of the cross-entropy term's losses before ``loss``
+#: took objects, with their defaults, and the loss object each belonged to.
+_LEGACY_LOSS_PARAMETERS = {
+    "focal_gamma": ("FocalLoss", "gamma", 2.0),
+    "logit_adjustment_tau": ("LogitAdjustedLoss", "tau", 1.0),
+    "ldam_max_margin": ("LDAMLoss", "max_margin", 0.5),
+    "ldam_scale": ("LDAMLoss", "scale", 30.0),
+}
+_LEGACY_LOSS_NAMES = {
+    "WeightedCrossEntropy": "cross_entropy",
+    "FocalLoss": "focal",
+    "LogitAdjustedLoss": "logit_adjusted",
+    "LDAMLoss": "ldam",
+}
+
+
+def legacy_parameters(estimator):
+    """``estimator.get_params(deep=False)`` under the names the caches use.
+
+    The rebalancing parameters were renamed once; a run cached under the old
+    names trained the same network as the new names now describe:
+
+    - ``loss`` (a string or a loss object) is the loss's name with the flat
+      ``focal_gamma``, ``logit_adjustment_tau``, ``ldam_max_margin`` and
+      ``ldam_scale`` beside it (their defaults where the loss has none);
+    - ``class_weight=EffectiveNumberWeights(beta)`` is
+      ``class_weight="effective_number"`` with ``effective_number_beta``
+      (0.999 for every other ``class_weight``);
+    - the uncertainty margin's ``class_weight_start_epoch`` equal to its
+      ``warmup_epochs`` is the old ``"warmup"``, and so is its default, 10,
+      with ``class_weight=None`` (where neither defers anything). The rows
+      that spelled the start as an integer equal to ``warmup_epochs`` (the
+      ``defaults`` profile's deferred-weights candidate, four rows of
+      ``um_options``) got new keys: their cached runs are computed again.
+
+    A loss object outside the library keeps its type's name.
+    """
+    params = dict(estimator.get_params(deep=False))
+    if "loss" in params:
+        loss = resolve_loss(params["loss"])
+        kind = type(loss).__name__
+        params["loss"] = _LEGACY_LOSS_NAMES.get(kind, kind)
+        for old, (owner, name, default) in _LEGACY_LOSS_PARAMETERS.items():
+            params[old] = getattr(loss, name) if kind == owner else default
+    weights = params.get("class_weight")
+    if isinstance(weights, EffectiveNumberWeights):
+        params["class_weight"] = "effective_number"
+        params["effective_number_beta"] = weights.beta
+    else:
+        params["effective_number_beta"] = 0.999
+    if isinstance(estimator, UncertaintyMarginClassifier):
+        start = params["class_weight_start_epoch"]
+        if start == params["warmup_epochs"] or (
+            weights is None and start == _OLD_DEFAULT_START
+        ):
+            params["class_weight_start_epoch"] = "warmup"
+    return params
+
+
+#: The classes whose parameters were renamed (the library's four estimators).
+_RENAMED = (
+    CLMLEClassifier,
+    CRLClassifier,
+    CrossEntropyClassifier,
+    UncertaintyMarginClassifier,
+)
+#: The uncertainty margin's ``class_weight_start_epoch`` default that took the
+#: place of ``"warmup"`` (with ``class_weight=None`` both defer nothing).
+_OLD_DEFAULT_START = 10
 
 
 def run_key(record):

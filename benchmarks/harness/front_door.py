@@ -76,6 +76,7 @@ SETTINGS = {
     "CLMLE": "CLMLEClassifier()",
     "Uncertainty margin": (
         "UncertaintyMarginClassifier(warmup_epochs=max_epochs // 3, "
+        "class_weight_start_epoch=max_epochs // 3, "
         "sample_level_epochs=max_epochs // 3)"
     ),
     "CRL(I) (paper)": "CRLClassifier(prior_correction=0.0)",

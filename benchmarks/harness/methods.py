@@ -120,10 +120,12 @@ METHODS = {}
 def _uncertainty_margin(random_state, **net):
     """The paper's curriculum scaled to the fit: softmax, class margins, then the
     sample-level term, a third of the epochs each (the defaults, 10 / 10, at 30
-    epochs; 3 / 3 at 10)."""
+    epochs; 3 / 3 at 10), the class weights starting with the margins (as the
+    defaults do at 30 epochs)."""
     stage = max(1, net.get("max_epochs", 30) // 3)
     return UncertaintyMarginClassifier(
         warmup_epochs=stage,
+        class_weight_start_epoch=stage,
         sample_level_epochs=stage,
         random_state=random_state,
         **net,

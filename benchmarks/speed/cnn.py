@@ -362,6 +362,7 @@ def estimators(width, batch_size, threads, args, callbacks):
         "UncertaintyMargin": (
             UncertaintyMarginClassifier(
                 warmup_epochs=um_warmup,
+                class_weight_start_epoch=um_warmup,
                 sample_level_epochs=um_sample,
                 n_mc_samples=args.n_mc_samples,
                 **shared,

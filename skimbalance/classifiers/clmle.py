@@ -30,17 +30,18 @@ from ..training.clmle import (
     cluster_round_epochs,
     embed_in_chunks,
 )
-from .cross_entropy import (
+from ._docs import (
     SHARED_ATTRIBUTES_DOC,
     SHARED_PARAMETERS_DOC,
-    TRAINING_OPTIONS_DOC,
+    training_options_doc,
     with_default,
 )
 
 _CLMLE_SHARED_PARAMETERS_DOC = with_default(
     SHARED_PARAMETERS_DOC,
     "class_weight",
-    'dict, list of dict, {"balanced", "effective_number"} or None, default="balanced"',
+    'dict, list of dict, "balanced", "effective_number", EffectiveNumberWeights '
+    'or None, default="balanced"',
     """        The default, ``"balanced"``, is this method's recommended setting for
         imbalanced data, chosen on the KEEL suite and the feature sets (see the
         user guide, "Results, and how the defaults were chosen"): it weights
@@ -48,6 +49,17 @@ _CLMLE_SHARED_PARAMETERS_DOC = with_default(
         k-nearest-cluster decision by ``log(w_c) / scale``.
         ``class_weight=None`` is the paper's method as published (whose own
         cost-sensitive weighting, ``cost_sensitive=True``, stays on).""",
+)
+
+
+_CLMLE_OPTIONS_DOC = training_options_doc(
+    "0.0",
+    """
+        The default, 0, because this method's default ``class_weight=
+        "balanced"`` already re-balances the training (``"auto"`` gives 0 with
+        a ``class_weight`` too); with ``class_weight=None`` (the paper's
+        method), ``prior_correction=1`` or ``"auto"`` corrects the training
+        prior at prediction.""",
 )
 
 
@@ -145,7 +157,7 @@ class CLMLEClassifier(
         tens of times slower (see the user guide).
     knc_algorithm : {{"torch", "kd_tree", "ball_tree", "brute"}}, default="torch"
         Nearest-centroid search of the k-nearest-cluster rule.
-{_CLMLE_SHARED_PARAMETERS_DOC}{TRAINING_OPTIONS_DOC}
+{_CLMLE_SHARED_PARAMETERS_DOC}{_CLMLE_OPTIONS_DOC}
     Attributes
     ----------
     centroids_ : ndarray of shape (n_clusters, embedding_dim), or a list of one per label
@@ -255,7 +267,6 @@ class CLMLEClassifier(
         weight_decay=0.0,
         optimizer="adam",
         class_weight="balanced",
-        effective_number_beta=0.999,
         class_weight_start_epoch=None,
         early_stopping=False,
         validation_fraction=0.1,
@@ -297,7 +308,6 @@ class CLMLEClassifier(
             weight_decay=weight_decay,
             optimizer=optimizer,
             class_weight=class_weight,
-            effective_number_beta=effective_number_beta,
             class_weight_start_epoch=class_weight_start_epoch,
             early_stopping=early_stopping,
             validation_fraction=validation_fraction,
@@ -419,7 +429,7 @@ class CLMLEClassifier(
             )
             sizes.append(cs.sizes.cpu().numpy())
         self._knc_rules = rules
-        self._score_weights = self._class_weights(ctx.y, ctx.n_classes)[1]
+        self._score_weights = ctx.class_weights
         a1, a2 = self._fit_margins
         del self._fit_margins, self._batches
         if self.n_outputs_ == 1:

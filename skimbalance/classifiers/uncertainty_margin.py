@@ -20,10 +20,10 @@ from ..uncertainty.class_margins import (
     class_uncertainty,
 )
 from ..uncertainty.mc_dropout import DROPOUT_TYPES, mc_dropout_statistics
-from .cross_entropy import (
+from ._docs import (
     SHARED_ATTRIBUTES_DOC,
     SHARED_PARAMETERS_DOC,
-    TRAINING_OPTIONS_DOC,
+    training_options_doc,
     with_default,
 )
 
@@ -31,20 +31,32 @@ _UM_SHARED_PARAMETERS_DOC = with_default(
     with_default(
         SHARED_PARAMETERS_DOC,
         "class_weight",
-        'dict, list of dict, {"balanced", "effective_number"} or None, '
-        'default="balanced"',
-        """        The default, ``"balanced"`` (deferred to the end of the warm-up by
-        ``class_weight_start_epoch="warmup"``, the margins then frozen by
+        'dict, list of dict, "balanced", "effective_number", '
+        'EffectiveNumberWeights or None, default="balanced"',
+        """        The default, ``"balanced"`` (deferred to the end of the default
+        warm-up by ``class_weight_start_epoch=10``, the margins then frozen by
         ``freeze_margins="auto"``), is this method's recommended setting for
         imbalanced data, chosen on the KEEL suite and the feature sets (see the
         user guide, "How it compares"). ``class_weight=None`` is the paper's
         method as published.""",
     ),
     "class_weight_start_epoch",
-    'int, "warmup" or None, default="warmup"',
-    """        ``"warmup"``: at ``warmup_epochs``, when the margins start, so that
-        the margins are estimated on the unweighted network (0 when
-        ``class_weight`` is None).""",
+    "int or None, default=10",
+    """        The default, 10, is the default ``warmup_epochs``: the class weights
+        start when the margins do, so that the margins are estimated on the
+        unweighted network. Set both together (e.g. ``warmup_epochs=5,
+        class_weight_start_epoch=5``) to keep them in step.""",
+)
+
+
+_UM_OPTIONS_DOC = training_options_doc(
+    "0.0",
+    """
+        The default, 0, because this method's default ``class_weight=
+        "balanced"`` already re-balances the training (``"auto"`` gives 0 with
+        a ``class_weight`` too); with ``class_weight=None`` (the paper's
+        method), ``prior_correction=1`` or ``"auto"`` corrects the training
+        prior at prediction.""",
 )
 
 
@@ -155,7 +167,7 @@ default="large_margin"
         row's prediction is repeatable and the same whatever rows it is
         predicted with, in whatever order or batch (identical rows get
         identical masks).
-{_UM_SHARED_PARAMETERS_DOC}{TRAINING_OPTIONS_DOC}
+{_UM_SHARED_PARAMETERS_DOC}{_UM_OPTIONS_DOC}
     Attributes
     ----------
     class_uncertainty_ : ndarray of shape (n_classes,) or (n_labels, 2)
@@ -193,8 +205,8 @@ default="large_margin"
     >>> X, y = load_digits(return_X_y=True)
     >>> clf = UncertaintyMarginClassifier(
     ...     hidden_layer_sizes=(64,), max_epochs=8, warmup_epochs=4,
-    ...     sample_level_epochs=2, uncertainty_interval=2, lr=1e-2,
-    ...     random_state=0)
+    ...     class_weight_start_epoch=4, sample_level_epochs=2,
+    ...     uncertainty_interval=2, lr=1e-2, random_state=0)
     >>> clf.fit(X / 16, y).score(X / 16, y) > 0.9
     True
     >>> clf.class_margins_.shape, clf.predict_uncertainty(X[:3] / 16).shape
@@ -215,11 +227,6 @@ default="large_margin"
         "margin_source": [StrOptions({"uncertainty", "fixed"})],
         "margin_map": [StrOptions(set(MARGIN_MAPS))],
         "freeze_margins": ["boolean", StrOptions({"auto"})],
-        "class_weight_start_epoch": [
-            None,
-            Interval(numbers.Integral, 0, None, closed="left"),
-            StrOptions({"warmup"}),
-        ],
         "n_mc_samples": [Interval(numbers.Integral, 1, None, closed="left")],
         "uncertainty_interval": [Interval(numbers.Integral, 1, None, closed="left")],
         "warmup_epochs": [Interval(numbers.Integral, 0, None, closed="left")],
@@ -261,8 +268,7 @@ default="large_margin"
         weight_decay=0.0,
         optimizer="adam",
         class_weight="balanced",
-        effective_number_beta=0.999,
-        class_weight_start_epoch="warmup",
+        class_weight_start_epoch=10,
         early_stopping=False,
         validation_fraction=0.1,
         n_iter_no_change=5,
@@ -303,7 +309,6 @@ default="large_margin"
             weight_decay=weight_decay,
             optimizer=optimizer,
             class_weight=class_weight,
-            effective_number_beta=effective_number_beta,
             class_weight_start_epoch=class_weight_start_epoch,
             early_stopping=early_stopping,
             validation_fraction=validation_fraction,
@@ -320,12 +325,10 @@ default="large_margin"
         )
 
     # ---------------------------------------------------------------- hooks
-    def _class_weight_start(self):
-        """``"warmup"``: the class weights start when the margins do, at
-        ``warmup_epochs`` (no weights: nothing to defer)."""
-        if self.class_weight_start_epoch == "warmup":
-            return int(self.warmup_epochs) if self.class_weight is not None else 0
-        return super()._class_weight_start()
+    def _late_start_warned(self):
+        # Class weights that start with the margins, after the last epoch: the
+        # curriculum's warning (warmup_epochs >= max_epochs) says it.
+        return self.class_weight_start_epoch == self.warmup_epochs
 
     def _freeze_margins(self):
         """``"auto"``: freeze the margins when class weights are used, so that

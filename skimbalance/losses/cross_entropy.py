@@ -3,6 +3,8 @@
 import torch
 from torch.nn import functional as F
 
+from .._params import ParamsMixin
+
 
 def weighted_cross_entropy(logits, targets, weight=None):
     """Cross-entropy averaged over samples and tasks, each term scaled by a weight.
@@ -43,7 +45,7 @@ def weighted_cross_entropy(logits, targets, weight=None):
     return per_term.mean()
 
 
-class WeightedCrossEntropy(torch.nn.Module):
+class WeightedCrossEntropy(ParamsMixin, torch.nn.Module):
     """Module form of :func:`weighted_cross_entropy` following the criterion protocol.
 
     A criterion is called as ``criterion(y_pred, y_true, batch)`` where ``y_pred``
@@ -63,3 +65,7 @@ class WeightedCrossEntropy(torch.nn.Module):
 
     def forward(self, y_pred, y_true, batch):
         return weighted_cross_entropy(y_pred[0], y_true, batch.get("sample_weight"))
+
+    def with_class_counts(self, class_counts):
+        """A copy (the cross-entropy does not use the class counts)."""
+        return type(self)()

@@ -3,6 +3,7 @@
 import torch
 from torch.nn import functional as F
 
+from .._params import ParamsMixin, check_number
 from .cross_entropy import weighted_cross_entropy
 
 
@@ -68,7 +69,7 @@ def focal_loss(logits, targets, weight=None, *, gamma=2.0):
     return per_term.mean()
 
 
-class FocalLoss(torch.nn.Module):
+class FocalLoss(ParamsMixin, torch.nn.Module):
     """Module form of :func:`focal_loss` following the criterion protocol.
 
     Called as ``criterion(y_pred, y_true, batch)`` with ``y_pred = (logits (B,
@@ -101,3 +102,8 @@ class FocalLoss(torch.nn.Module):
         return focal_loss(
             y_pred[0], y_true, batch.get("sample_weight"), gamma=self.gamma
         )
+
+    def with_class_counts(self, class_counts):
+        """A checked copy (the focal loss does not use the class counts)."""
+        check_number(self, "gamma", 0)
+        return type(self)(**self.get_params())

@@ -6,6 +6,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from .._params import ParamsMixin, check_number, unbound_message
 from .cross_entropy import weighted_cross_entropy
 
 
@@ -141,20 +142,26 @@ class CosineTaskHead(nn.Module):
         return self.scale * cosine
 
 
-class LDAMLoss(nn.Module):
+class LDAMLoss(ParamsMixin, nn.Module):
     """Module form of :func:`ldam_loss` following the criterion protocol.
 
     Expects the logits of a :class:`CosineTaskHead` with the same ``scale``.
 
+    Given to an estimator (``loss=LDAMLoss(max_margin=0.3)``) it needs no
+    counts: the estimator binds it to its training set at ``fit``
+    (:meth:`with_class_counts`) and gives the network the
+    :class:`CosineTaskHead` of :meth:`make_head`.
+
     Parameters
     ----------
-    class_counts : array-like of shape (T, C)
-        Training-set count of each class of each task; the margins
-        (:func:`ldam_margins`) are kept as the buffer ``margins``.
     max_margin : float, default=0.5
-        Margin of the rarest class.
+        Margin of the rarest class, in cosine units.
     scale : float, default=30.0
         Scale ``s`` of the cosine logits.
+    class_counts : array-like of shape (T, C) or None, default=None
+        Training-set count of each class of each task; the margins
+        (:func:`ldam_margins`) are kept as the buffer ``margins``. Needed to
+        compute the loss.
 
     References
     ----------
@@ -165,20 +172,37 @@ class LDAMLoss(nn.Module):
     --------
     >>> import torch
     >>> from skimbalance.losses.ldam import LDAMLoss
-    >>> crit = LDAMLoss([[9, 1]], max_margin=0.5, scale=30.0)
+    >>> crit = LDAMLoss(max_margin=0.5, scale=30.0, class_counts=[[9, 1]])
     >>> crit.margins
     tensor([[0.2887, 0.5000]])
     >>> float(crit((torch.zeros(2, 1, 2),), torch.tensor([[0], [1]]), {})) > 0.6931
     True
     """
 
-    def __init__(self, class_counts, max_margin=0.5, scale=30.0):
+    rebalances = True
+
+    def __init__(self, max_margin=0.5, scale=30.0, *, class_counts=None):
         super().__init__()
         self.max_margin = max_margin
         self.scale = scale
-        self.register_buffer("margins", ldam_margins(class_counts, max_margin))
+        self.register_buffer(
+            "margins",
+            None if class_counts is None else ldam_margins(class_counts, max_margin),
+        )
+
+    def with_class_counts(self, class_counts):
+        """A checked copy bound to ``class_counts`` (its margins)."""
+        check_number(self, "max_margin", 0)
+        check_number(self, "scale", 0, low_inclusive=False)
+        return type(self)(**self.get_params(), class_counts=class_counts)
+
+    def make_head(self, n_tasks, in_features, n_classes):
+        """The classifier this loss expects: a :class:`CosineTaskHead` of ``scale``."""
+        return CosineTaskHead(n_tasks, in_features, n_classes, scale=float(self.scale))
 
     def forward(self, y_pred, y_true, batch):
+        if self.margins is None:
+            raise ValueError(unbound_message(self))
         return ldam_loss(
             y_pred[0],
             y_true,

@@ -4,6 +4,7 @@ import math
 
 import torch
 
+from .._params import ParamsMixin, check_number, unbound_message
 from .cross_entropy import weighted_cross_entropy
 
 
@@ -87,16 +88,21 @@ def logit_adjusted_loss(logits, targets, log_prior, weight=None, *, tau=1.0):
     return weighted_cross_entropy(adjusted, targets, weight)
 
 
-class LogitAdjustedLoss(torch.nn.Module):
+class LogitAdjustedLoss(ParamsMixin, torch.nn.Module):
     """Module form of :func:`logit_adjusted_loss` following the criterion protocol.
+
+    Given to an estimator (``loss=LogitAdjustedLoss(tau=0.5)``) it needs no
+    counts: the estimator binds it to its training set at ``fit``
+    (:meth:`with_class_counts`).
 
     Parameters
     ----------
-    class_counts : array-like of shape (T, C)
-        Training-set count of each class of each task; its log prior (see
-        :func:`log_class_prior`) is kept as the buffer ``log_prior``.
     tau : float, default=1.0
         Strength of the adjustment.
+    class_counts : array-like of shape (T, C) or None, default=None
+        Training-set count of each class of each task; its log prior (see
+        :func:`log_class_prior`) is kept as the buffer ``log_prior``. Needed
+        to compute the loss.
 
     References
     ----------
@@ -107,19 +113,30 @@ class LogitAdjustedLoss(torch.nn.Module):
     --------
     >>> import torch
     >>> from skimbalance.losses.logit_adjusted import LogitAdjustedLoss
-    >>> crit = LogitAdjustedLoss([[1, 1]], tau=1.0)
+    >>> crit = LogitAdjustedLoss(tau=1.0, class_counts=[[1, 1]])
     >>> round(float(crit((torch.zeros(2, 1, 2),), torch.tensor([[0], [1]]), {})), 4)
     0.6931
     """
 
-    def __init__(self, class_counts, tau=1.0):
+    rebalances = True
+
+    def __init__(self, tau=1.0, *, class_counts=None):
         super().__init__()
         if not math.isfinite(tau):
             raise ValueError(f"tau must be finite, got {tau!r}.")
         self.tau = tau
-        self.register_buffer("log_prior", log_class_prior(class_counts))
+        self.register_buffer(
+            "log_prior", None if class_counts is None else log_class_prior(class_counts)
+        )
+
+    def with_class_counts(self, class_counts):
+        """A checked copy bound to ``class_counts`` (its log prior)."""
+        check_number(self, "tau", 0)
+        return type(self)(**self.get_params(), class_counts=class_counts)
 
     def forward(self, y_pred, y_true, batch):
+        if self.log_prior is None:
+            raise ValueError(unbound_message(self))
         return logit_adjusted_loss(
             y_pred[0],
             y_true,

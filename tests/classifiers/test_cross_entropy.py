@@ -15,7 +15,10 @@ from skimbalance import (
     CrossEntropyClassifier,
     UncertaintyMarginClassifier,
 )
-from skimbalance.class_weight import effective_number_class_weights
+from skimbalance.class_weight import (
+    EffectiveNumberWeights,
+    effective_number_class_weights,
+)
 from skimbalance.losses.cross_entropy import WeightedCrossEntropy
 from skimbalance.losses.focal import FocalLoss
 from skimbalance.losses.ldam import CosineTaskHead, LDAMLoss
@@ -84,9 +87,9 @@ def test_default_builds_todays_criterion_and_head(data):
 @pytest.mark.parametrize(
     "options",
     [
-        {"loss": "focal", "focal_gamma": 0.0},
-        {"loss": "logit_adjusted", "logit_adjustment_tau": 0.0},
-        {"class_weight": "effective_number", "effective_number_beta": 0.0},
+        {"loss": FocalLoss(gamma=0.0)},
+        {"loss": LogitAdjustedLoss(tau=0.0)},
+        {"class_weight": EffectiveNumberWeights(beta=0.0)},
         {"class_weight": "balanced", "class_weight_start_epoch": 5},
     ],
     ids=["focal-gamma0", "la-tau0", "effective-beta0", "drw-never"],
@@ -155,9 +158,9 @@ def test_logit_adjusted_predicts_the_balanced_error_rule_with_raw_logits():
 
 def test_ldam_uses_a_cosine_head_and_the_training_margins(data):
     X, y = data
-    clf = CrossEntropyClassifier(
-        loss="ldam", ldam_max_margin=0.4, ldam_scale=10.0, **FAST
-    ).fit(X, y)
+    clf = CrossEntropyClassifier(loss=LDAMLoss(max_margin=0.4, scale=10.0), **FAST).fit(
+        X, y
+    )
     assert isinstance(clf.net_.module_.head, CosineTaskHead)
     assert isinstance(clf.net_.criterion_, LDAMLoss)
     counts = clf.class_counts_
@@ -218,8 +221,7 @@ def test_deferred_reweighting_switches_the_batch_weights_on(data):
     record = _RecordWeights()
     clf = CrossEntropyClassifier(
         **FAST,
-        class_weight="effective_number",
-        effective_number_beta=0.99,
+        class_weight=EffectiveNumberWeights(beta=0.99),
         class_weight_start_epoch=3,
         callbacks=[record],
     ).fit(X, y)
@@ -237,10 +239,18 @@ def test_deferred_reweighting_switches_the_batch_weights_on(data):
     np.testing.assert_allclose([after[c] for c in range(3)], expected, rtol=1e-5)
 
 
-def test_deferred_reweighting_needs_class_weights_and_works_for_every_method(data):
+def test_deferred_reweighting_without_class_weights_defers_nothing(data):
+    # With class_weight=None there is nothing to defer: the start epoch is
+    # ignored on every estimator (the uncertainty margin's default sets one).
     X, y = data
-    with pytest.raises(ValueError, match="class_weight=None gives none"):
-        CrossEntropyClassifier(**FAST, class_weight_start_epoch=2).fit(X, y)
+    plain = CrossEntropyClassifier(**FAST).fit(X, y)
+    deferred = CrossEntropyClassifier(**FAST, class_weight_start_epoch=2).fit(X, y)
+    np.testing.assert_array_equal(deferred.predict_proba(X), plain.predict_proba(X))
+    assert "class_weights_on" not in deferred.net_.history[-1]
+
+
+def test_deferred_reweighting_works_for_every_method(data):
+    X, y = data
     for cls, extra in [
         (CRLClassifier, {"loss": "logit_adjusted"}),
         (CLMLEClassifier, {"warmup_epochs": 2, "n_cluster_rounds": 1}),
@@ -292,11 +302,6 @@ def test_multilabel_with_a_label_never_positive(loss):
     "param, value",
     [
         ("loss", "hinge"),
-        ("focal_gamma", -0.5),
-        ("logit_adjustment_tau", -1.0),
-        ("ldam_max_margin", -0.1),
-        ("ldam_scale", 0.0),
-        ("effective_number_beta", 1.0),
         ("class_weight_start_epoch", -1),
         ("class_weight", "inverse"),
     ],

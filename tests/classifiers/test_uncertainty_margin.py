@@ -337,9 +337,12 @@ def test_balanced_weights_deferred_past_frozen_margins_keep_them_on_the_rare_cla
     assert on == [False] * params["warmup_epochs"] + [True] * (
         params["max_epochs"] - params["warmup_epochs"]
     )
-    # This recipe is the default (issue 13): the same fit, bit for bit.
+    # This recipe is the default: class weights from the warm-up's end, frozen
+    # margins; the same fit, bit for bit.
     defaults = {k: v for k, v in params.items() if k != "class_weight"}
-    default = UncertaintyMarginClassifier(**defaults, random_state=seed).fit(X, y)
+    default = UncertaintyMarginClassifier(
+        **defaults, class_weight_start_epoch=params["warmup_epochs"], random_state=seed
+    ).fit(X, y)
     np.testing.assert_array_equal(default.predict_proba(X), clf.predict_proba(X))
 
 

@@ -109,7 +109,7 @@ def test_cosine_head_against_loop_and_zero_embedding_gradient():
 def test_criterion_with_a_class_of_one_sample_through_the_head():
     torch.manual_seed(4)
     head = CosineTaskHead(1, 8, 3, scale=30.0)
-    crit = LDAMLoss([[200, 20, 1]], max_margin=0.5, scale=30.0)
+    crit = LDAMLoss(max_margin=0.5, scale=30.0, class_counts=[[200, 20, 1]])
     torch.testing.assert_close(
         crit.margins, torch.tensor(margins_reference([[200, 20, 1]], 0.5))
     )

@@ -81,7 +81,7 @@ def test_hand_worked_value_and_tau_zero_is_cross_entropy():
 
 def test_multilabel_label_never_positive_in_training_stays_finite():
     # Task 1 never saw its positive class; its prior is floored at one sample.
-    crit = LogitAdjustedLoss([[30, 10], [40, 0]], tau=1.0)
+    crit = LogitAdjustedLoss(tau=1.0, class_counts=[[30, 10], [40, 0]])
     assert torch.isfinite(crit.log_prior).all()
     logits = torch.randn(6, 2, 2, requires_grad=True)
     targets = torch.tensor([[0, 0], [1, 0]] * 3)

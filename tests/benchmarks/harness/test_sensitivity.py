@@ -26,9 +26,15 @@ def test_each_variant_changes_only_its_setting(base):
         changed = {k: v for k, v in varied.items() if default[k] != v}
         if base == "Uncertainty margin" and "max_epochs" in want:
             # Its curriculum is a third of the epochs per stage, as at the
-            # defaults (the registry's row scales it with the fit).
+            # defaults (the registry's row scales it with the fit), the class
+            # weights starting with the margins.
             third = want["max_epochs"] // 3
-            want = {**want, "warmup_epochs": third, "sample_level_epochs": third}
+            want = {
+                **want,
+                "warmup_epochs": third,
+                "class_weight_start_epoch": third,
+                "sample_level_epochs": third,
+            }
         assert changed == want, tag
 
 

@@ -1,0 +1,197 @@
+"""The docstrings the estimators share (parameters, options, attributes)."""
+
+LOSS_PARAMETERS_DOC = """
+    loss : {"cross_entropy", "focal", "logit_adjusted", "ldam"} or loss object, default="cross_entropy"
+        The cross-entropy term (see the user guide's "Long-tail losses"): a
+        string for a loss at its defaults, or a loss object of
+        :mod:`skimbalance.losses` carrying its own parameters (tuned in a
+        search as ``loss__gamma``, ``loss__tau`` ...):
+
+        - ``"cross_entropy"``: the (weighted) softmax cross-entropy;
+        - ``"focal"`` or :class:`~skimbalance.losses.FocalLoss` ``(gamma=2.0)``:
+          ``-(1 - p_y) ** gamma * log p_y`` (Lin et al., 2017);
+        - ``"logit_adjusted"`` or
+          :class:`~skimbalance.losses.LogitAdjustedLoss` ``(tau=1.0)``: the
+          cross-entropy of ``f(x) + tau * log pi``, with ``pi`` each task's
+          training-set class prior (Menon et al., 2021; balanced softmax of
+          Ren et al., 2020, at ``tau=1``). Predictions use the raw logits
+          ``f(x)``, which estimate the balanced-error-optimal rule;
+        - ``"ldam"`` or :class:`~skimbalance.losses.LDAMLoss`
+          ``(max_margin=0.5, scale=30.0)``: the label-distribution-aware
+          margin loss (Cao et al., 2019): a cosine classifier (L2-normalised
+          embedding and class vectors, logits ``scale * cos``) whose target
+          cosine must win by ``Delta_j = C / n_j ** (1/4)``, ``C`` such that
+          the rarest class gets ``max_margin``. Predictions use
+          ``scale * cos``.
+
+        Combine with ``class_weight`` (e.g. ``"effective_number"``) and
+        ``class_weight_start_epoch`` for class-balanced focal loss or
+        LDAM-DRW. The object you pass is not modified: ``fit`` binds a copy
+        to the training set's class counts.
+"""
+
+SHARED_PARAMETERS_DOC = """
+    hidden_layer_sizes : tuple of int, default=(512, 512)
+        Widths of the default MLP backbone's hidden layers (ReLU, then dropout).
+        Ignored when ``backbone`` is given.
+    dropout : float, default=0.5
+        Dropout probability after each hidden layer of the default backbone.
+    embedding_dim : int, default=64
+        Size of each task's embedding layer (the per-attribute 64-d FC2 of
+        Dong et al.); the classifier of each task reads it.
+    backbone : torch.nn.Module, callable or None, default=None
+        Your own feature extractor (e.g. a CNN): a module (copied at ``fit``,
+        never modified) or a callable returning one, such as
+        :class:`~skimbalance.ConvNetBackbone`. Its output is flattened.
+        ``None`` uses the MLP given by ``hidden_layer_sizes``.
+    input_shape : tuple of int or None, default=None
+        Shape of one input, e.g. ``(1, 28, 28)``: flat rows of ``X`` are
+        reshaped to it before the backbone, so samplers that need 2-D ``X``
+        can run before the estimator in a pipeline. None: the
+        ``input_shape`` the backbone declares (as
+        :class:`~skimbalance.ConvNetBackbone` does), else flat rows.
+    max_epochs : int, default=30
+        Number of training epochs (passes over the training set).
+    batch_size : int, default=128
+        Mini-batch size.
+    lr : float, default=1e-3
+        Learning rate.
+    weight_decay : float, default=0.0
+        L2 penalty of the optimizer.
+    optimizer : {"adam", "adamw", "sgd"}, default="adam"
+        Optimizer (SGD uses momentum 0.9).
+    class_weight : dict, list of dict, "balanced", "effective_number", EffectiveNumberWeights or None, default=None
+        Weights of the classes in the loss, multiplied with ``sample_weight``.
+        ``"balanced"`` uses ``n_samples / (n_classes * count)``;
+        ``"effective_number"`` the class-balanced weights of Cui et al. (2019),
+        ``(1 - beta) / (1 - beta ** count)`` with ``beta = 0.999``, scaled (as
+        ``"balanced"``) to average 1 over the training samples
+        (:class:`~skimbalance.class_weight.EffectiveNumberWeights` ``(beta=...)``
+        for another ``beta``); a dict maps labels to weights; for a
+        multi-label target, a list of one dict ``{0: w0, 1: w1}`` per label.
+    class_weight_start_epoch : int or None, default=None
+        Deferred re-weighting (DRW, Cao et al., 2019): train the first
+        ``class_weight_start_epoch`` epochs without the class weights (with
+        ``sample_weight`` alone) and apply them from the next epoch on, with
+        any loss. ``None`` or 0 applies them throughout. Ignored when
+        ``class_weight`` is None (there is nothing to defer). The validation
+        loss of early stopping is always class-weighted.
+    early_stopping : bool, default=False
+        Hold out a stratified ``validation_fraction`` of the training set and
+        stop when its loss has not improved for ``n_iter_no_change`` epochs,
+        keeping the best parameters.
+    validation_fraction : float, default=0.1
+        Fraction held out when ``early_stopping`` is on.
+    n_iter_no_change : int, default=5
+        Patience of early stopping, in epochs.
+    callbacks : list or None, default=None
+        Extra skorch callbacks (instances or ``(name, callback)`` pairs),
+        copied at ``fit``.
+    device : str, default="auto"
+        Torch device; ``"auto"`` takes CUDA when available, else the CPU.
+    n_threads : int or None, default=None
+        Torch intra-op threads during ``fit`` and prediction; ``None`` leaves
+        torch's setting alone.
+    random_state : int, RandomState instance or None, default=None
+        Seeds weight initialisation, shuffling and dropout. The same value
+        gives the same predictions on the CPU; the caller's global random
+        state is left as it was.
+    verbose : int, default=0
+        0 is silent; 1 or more shows a progress bar per epoch and the training log.
+"""
+
+
+def with_default(doc, name, spec, note):
+    """``doc`` with parameter ``name``'s type-and-default line replaced by
+    ``spec`` (what follows ``name : ``) and ``note`` appended to its entry.
+
+    For an estimator whose default differs from the shared docstring's.
+    """
+    lines = doc.split("\n")
+    start = next(i for i, line in enumerate(lines) if line.startswith(f"    {name} : "))
+    lines[start] = f"    {name} : {spec}"
+    end = start + 1
+    while end < len(lines) and (lines[end].startswith("        ") or not lines[end]):
+        if (
+            not lines[end]
+            and end + 1 < len(lines)
+            and not lines[end + 1].startswith("        ")
+        ):
+            break
+        end += 1
+    return "\n".join(lines[:end] + [line for line in note.split("\n")] + lines[end:])
+
+
+_OPTIONS_DOC = """
+    scoring : str, callable or None, default=None
+        What early stopping monitors on the validation set: ``None``, the
+        validation loss; else a scikit-learn scorer name (e.g.
+        ``"balanced_accuracy"``, ``"roc_auc"``, ``"average_precision"``) or a
+        callable ``scorer(estimator, X, y)``, computed at the end of every epoch
+        and recorded in ``net_.history`` as ``valid_<name>`` (``valid_score``
+        for a callable). Higher is better; an epoch improves on the best by more
+        than ``1e-4`` (absolute). Needs ``early_stopping=True``.
+    warm_start : bool, default=False
+        When True, a ``fit`` on a fitted estimator continues training its
+        network for ``max_epochs`` more epochs instead of drawing a new one,
+        as :class:`~sklearn.neural_network.MLPClassifier`: the weights and
+        the optimizer's state (when ``optimizer`` is unchanged) carry over,
+        ``net_.history`` and ``n_iter_`` keep counting, and
+        ``class_weight_start_epoch`` counts from the network's first epoch.
+        The data must have the same features and classes (a ValueError
+        otherwise).
+    optimizer_params : dict or None, default=None
+        Extra keyword arguments of the torch optimizer, besides ``lr`` and
+        ``weight_decay``: e.g. ``{"betas": (0.9, 0.99)}`` for Adam or
+        ``{"momentum": 0.0}``, ``{"nesterov": True}`` for SGD (whose momentum
+        is 0.9 unless given here). An argument the optimizer does not take is
+        a ValueError naming it.
+"""
+
+_PRIOR_CORRECTION_DOC = """\
+    prior_correction : float or "auto", default={default}
+        Post-hoc prior correction ``tau`` (Menon et al., ICLR 2021, the
+        post-hoc form of logit adjustment): at prediction, ``tau * log(prior)``
+        is subtracted from every score, the prior being each class's share of
+        the training set (``class_counts_``), so that ``predict`` targets the
+        balanced error rather than the error under the training prior.
+        ``tau = 1`` is the Bayes-optimal correction of a calibrated model;
+        ``0`` leaves the scores as trained. ``"auto"`` is 1 unless the
+        training already re-balanced the network (a ``class_weight``, or a
+        rebalancing ``loss`` such as ``"logit_adjusted"`` or ``"ldam"``), then
+        0: no double correction. It changes ``predict``, ``predict_proba``
+        (the probabilities re-weighted by ``prior ** -tau`` and renormalised,
+        which is the softmax of the corrected logits) and
+        ``decision_function``; training is untouched, so it can be tuned on a
+        fitted model with ``set_params``.{note}
+"""
+
+
+def training_options_doc(prior_correction_default, note=""):
+    """The shared training options' docstring, with this estimator's default of
+    ``prior_correction`` and a ``note`` on it (see the user guide's table of
+    defaults)."""
+    return _OPTIONS_DOC + _PRIOR_CORRECTION_DOC.format(
+        default=prior_correction_default, note=note
+    )
+
+
+SHARED_ATTRIBUTES_DOC = """
+    classes_ : ndarray of shape (n_classes,)
+        Class labels (multi-class), or label indices (multi-label).
+    n_outputs_ : int
+        1 for multi-class, the number of labels for multi-label.
+    class_counts_ : ndarray
+        Training-set count of each class (shape ``(n_classes,)``), or per label
+        ``(n_labels, 2)`` for multi-label.
+    n_features_in_ : int
+        Number of features seen during ``fit``.
+    feature_names_in_ : ndarray of shape (``n_features_in_``,)
+        Names of the features seen during ``fit``, when ``X`` has string column
+        names.
+    net_ : skorch.NeuralNet
+        The fitted skorch net: ``net_.history``, ``net_.module_``,
+        ``net_.save_params`` …
+    n_iter_ : int
+        Number of epochs run.
+"""
