@@ -6,6 +6,10 @@ sampler as ``train_batch_sampler``, SAM as the optimizer, the VS loss as the
 criterion, MaxNorm after every step, cRT on the fitted net's embeddings.
 """
 
+import textwrap
+from pathlib import Path
+from types import SimpleNamespace
+
 import numpy as np
 import torch
 from skorch.callbacks import Callback
@@ -99,3 +103,43 @@ def test_the_building_blocks_train_through_the_training_net():
         embedding = net.module_.body(torch.as_tensor(X))
     head = retrain_linear_head(embedding, torch.as_tensor(y), epochs=5, generator=0)
     assert head.in_features == 8 and head.out_features == 3
+
+
+def _page_code_blocks():
+    """The Python code blocks of the user-guide page, in order."""
+    page = (
+        Path(__file__).resolve().parents[1]
+        / "docs"
+        / "user_guide"
+        / "long_tail_recipes.rst"
+    ).read_text()
+    blocks = []
+    for part in page.split(".. code-block:: python\n")[1:]:
+        lines = []
+        for line in part.splitlines()[1:]:
+            if line and not line.startswith("   "):
+                break
+            lines.append(line[3:])
+        blocks.append(textwrap.dedent("\n".join(lines)))
+    return blocks
+
+
+def test_the_user_guide_examples_run_and_say_what_they_show(capsys):
+    blocks = _page_code_blocks()
+    assert len(blocks) == 7
+    namespace = {}
+    for block in blocks:
+        exec(compile(block, "long_tail_recipes.rst", "exec"), namespace)
+    capsys.readouterr()
+    ns = SimpleNamespace(**namespace)
+    counts = torch.bincount(ns.drawn).double()
+    ratio = counts / counts[2]
+    assert abs(ratio[0] - 10.0) < 0.5 and abs(ratio[1] - 10**0.5) < 0.2
+    y = ns.y
+    for batch in ns.crl_batches:
+        assert len(set(np.asarray(batch)[np.asarray(y)[batch] == 2])) >= 2
+    assert ns.lws.scales[2] > ns.lws.scales[0]  # larger for the rare class
+    assert (ns.head.weight.norm(dim=1) <= 1.0 + 1e-6).all()
+    assert np.abs(ns.prior - [0.2, 0.3, 0.5]).max() < 0.05
+    assert ns.proba_test.shape == (3000, 3)
+    assert ns.tau_logits.shape == (666, 3)
