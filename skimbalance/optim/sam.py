@@ -17,6 +17,7 @@ dropout draws new masks (as in Foret et al.'s code).
 """
 
 import math
+import numbers
 
 import torch
 
@@ -80,7 +81,11 @@ class SAM(torch.optim.Optimizer):
     """
 
     def __init__(self, params, base_optimizer=torch.optim.SGD, rho=0.05, **kwargs):
-        if not (isinstance(rho, (int, float)) and math.isfinite(rho) and rho >= 0):
+        if (
+            isinstance(rho, bool)
+            or not isinstance(rho, numbers.Real)
+            or not (math.isfinite(rho) and rho >= 0)
+        ):
             raise ValueError(f"rho must be a finite number >= 0, got {rho!r}.")
         if not (
             isinstance(base_optimizer, type)

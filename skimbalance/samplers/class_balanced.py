@@ -221,7 +221,7 @@ class ClassBalancedBatchSampler(Sampler):
         min_classes=1,
         generator=None,
     ):
-        labels = torch.as_tensor(labels)
+        labels = torch.as_tensor(labels).cpu()  # sampled on the CPU
         if labels.dim() == 2 and labels.shape[1] > 1:
             raise ValueError(
                 "labels is a 2-D multi-label indicator: class-balanced sampling "

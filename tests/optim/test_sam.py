@@ -137,8 +137,9 @@ def test_zero_gradient_and_errors():
     assert torch.equal(w.detach(), torch.zeros(2))
     with pytest.raises(RuntimeError, match="needs a closure"):
         opt.step()
-    with pytest.raises(ValueError, match="rho"):
-        SAM([w], rho=-0.1, lr=0.1)
+    for rho in (-0.1, math.nan, True, "0.05"):
+        with pytest.raises(ValueError, match="rho"):
+            SAM([w], rho=rho, lr=0.1)
     with pytest.raises(TypeError, match="base_optimizer"):
         SAM([w], base_optimizer="sgd", lr=0.1)
 

@@ -1,6 +1,7 @@
 """Class-balanced batch sampling (Kang et al., ICLR 2020) against its targets."""
 
 import math
+import pickle
 
 import numpy as np
 import pytest
@@ -120,6 +121,10 @@ def test_the_same_seed_gives_the_same_batches_and_spares_the_global_rng():
     assert torch.equal(torch.random.get_rng_state(), state)
     other = list(ClassBalancedBatchSampler(y, 16, generator=6))
     assert other != a[0]
+    # A pickled sampler (a fitted net is pickled) goes on with the same draws.
+    s = ClassBalancedBatchSampler(y, 16, generator=5)
+    copy = pickle.loads(pickle.dumps(s))
+    assert list(copy) == list(s) == a[0]
     # Two epochs of one sampler differ.
     s = ClassBalancedBatchSampler(y, 16, generator=5)
     assert list(s) != list(s)
