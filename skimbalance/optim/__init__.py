@@ -1,0 +1,1 @@
+"""Optimizers (pure PyTorch, no scikit-learn or skorch imports)."""
