@@ -248,6 +248,7 @@ TRAINING_OPTION_CONSTRAINTS = {
         StrOptions({"auto"}),
         Interval(numbers.Real, 0, None, closed="left"),
     ],
+    "target_prior": [StrOptions({"uniform", "train"}), "array-like"],
 }
 
 #: The torch optimizer of each value of ``optimizer``.
@@ -351,6 +352,7 @@ class BaseDeepClassifier(ClassifierMixin, BaseEstimator):
         warm_start=False,
         optimizer_params=None,
         prior_correction=0.0,
+        target_prior="uniform",
         callbacks=None,
         device="auto",
         n_threads=None,
@@ -376,6 +378,7 @@ class BaseDeepClassifier(ClassifierMixin, BaseEstimator):
         self.warm_start = warm_start
         self.optimizer_params = optimizer_params
         self.prior_correction = prior_correction
+        self.target_prior = target_prior
         self.callbacks = callbacks
         self.device = device
         self.n_threads = n_threads
@@ -1039,17 +1042,71 @@ class BaseDeepClassifier(ClassifierMixin, BaseEstimator):
         logits = self._forward(X)[0]
         return torch.softmax(logits.double(), dim=-1).numpy()
 
-    def _prior_offsets(self):
-        """``prior_correction * log(prior)`` per task and class, shape (T, C).
+    def _log_training_prior(self):
+        """Log of each class's share of the training set, shape (T, C).
 
-        The prior is each class's share of the training set; a class with no
-        training sample (one value of a multi-label label) counts as one
-        sample, as in :func:`~skimbalance.losses.logit_adjusted.log_class_prior`.
+        A class with no training sample (one value of a multi-label label)
+        counts as one sample, as in
+        :func:`~skimbalance.losses.logit_adjusted.log_class_prior`.
         """
         counts = np.asarray(self.class_counts_, dtype=np.float64)
         counts = np.maximum(counts.reshape(-1, counts.shape[-1]), 1.0)
-        log_prior = np.log(counts) - np.log(counts.sum(axis=1, keepdims=True))
-        return self._prior_tau() * log_prior
+        return np.log(counts) - np.log(counts.sum(axis=1, keepdims=True))
+
+    def _log_target_prior(self):
+        """Log of ``target_prior`` per task and class, shape (T, C); the
+        uniform prior as zeros (a constant per row changes no prediction and
+        keeps ``decision_function`` as it was)."""
+        target = self.target_prior
+        n_tasks, n_classes = np.shape(self._log_training_prior())
+        if isinstance(target, str):
+            if target == "uniform":
+                return np.zeros((n_tasks, n_classes))
+            if target == "train":
+                return self._log_training_prior()
+            raise ValueError(
+                "target_prior must be 'uniform', 'train' or an array of class "
+                f"shares, got {target!r}."
+            )
+        if self.n_outputs_ > 1:
+            raise ValueError(
+                "target_prior must be 'uniform' or 'train' for a multi-label "
+                "target; an array of class shares is for a multi-class one."
+            )
+        try:
+            prior = np.asarray(target, dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(
+                "target_prior must be 'uniform', 'train' or an array of class "
+                f"shares, got {target!r}."
+            ) from exc
+        if prior.shape != (n_classes,):
+            raise ValueError(
+                f"target_prior must have one entry per class of classes_ "
+                f"({n_classes}), got shape {prior.shape}."
+            )
+        if not np.isfinite(prior).all() or (prior <= 0).any():
+            raise ValueError(
+                "target_prior must hold finite, positive class shares (a class "
+                "expected never to occur can get a tiny share instead of 0)."
+            )
+        return (np.log(prior) - np.log(prior.sum()))[None, :]
+
+    def _prior_offsets(self):
+        """What the prior correction subtracts from every log-score, (T, C).
+
+        ``tau * (log(train prior) - log(target prior))``: the scores of a
+        network calibrated to the training prior moved to ``target_prior``
+        (Bayes' rule, Saerens et al., 2002; with the uniform target, the
+        post-hoc logit adjustment of Menon et al., 2021). ``"auto"`` knows
+        which prior the network was trained towards: the training prior
+        (``tau = 1``), or, when its training was rebalanced, the uniform one,
+        from which only the target's log prior is added.
+        """
+        log_target = self._log_target_prior()
+        if isinstance(self.prior_correction, str) and self._rebalanced_training():
+            return -log_target  # "auto" on a network trained to the uniform prior
+        return self._prior_tau() * (self._log_training_prior() - log_target)
 
     def _class_weight_start(self):
         """The epoch the class weights start at: ``class_weight_start_epoch``
@@ -1089,9 +1146,9 @@ class BaseDeepClassifier(ClassifierMixin, BaseEstimator):
         re-weighting of the posterior.
         """
         proba = self._predict_task_proba(X)
-        if not self._prior_tau():
-            return proba
         offsets = self._prior_offsets()
+        if not offsets.any():
+            return proba
         # In log space, shifted by the row maximum: no underflow to 0 / 0.
         log_p = np.log(np.maximum(proba, np.finfo(np.float64).tiny)) - offsets
         log_p -= log_p.max(axis=-1, keepdims=True)
@@ -1118,6 +1175,23 @@ class BaseDeepClassifier(ClassifierMixin, BaseEstimator):
         if self.n_outputs_ == 1:
             return proba[:, 0, :]
         return proba[:, :, 1]
+
+    def _source_posteriors(self, X):
+        """Uncorrected class posteriors of ``X`` and the prior they are
+        calibrated to: the uniform prior for a network whose training was
+        rebalanced, else the training prior (multi-class only)."""
+        if self.n_outputs_ > 1:
+            raise ValueError(
+                "estimating a deployment prior is for a multi-class target; "
+                "this estimator was fitted on a multi-label one."
+            )
+        X = self._validate_X_predict(X)
+        proba = self._predict_task_proba(X)[:, 0, :]
+        if self._rebalanced_training():
+            prior = np.full(proba.shape[1], 1.0 / proba.shape[1])
+        else:
+            prior = np.exp(self._log_training_prior()[0])
+        return proba, prior
 
     def predict(self, X):
         """Predicted labels of ``X`` (original labels, from ``classes_``).
@@ -1156,8 +1230,9 @@ class BaseDeepClassifier(ClassifierMixin, BaseEstimator):
         task, the difference of the two classes' scores, positive for the
         positive class (``(n,)`` or ``(n, T)``); else one column per class.
         """
-        if self._prior_tau():
-            task_scores = task_scores - self._prior_offsets()
+        offsets = self._prior_offsets()
+        if offsets.any():
+            task_scores = task_scores - offsets
         if self.n_outputs_ > 1:
             return task_scores[:, :, 1] - task_scores[:, :, 0]
         scores = task_scores[:, 0, :]

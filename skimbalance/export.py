@@ -189,10 +189,10 @@ def decision_module(estimator):
         raise ValueError(
             f"{type(estimator).__name__} has no decision_function to export."
         )
-    tau = estimator._prior_tau()
+    offsets = estimator._prior_offsets()
     return DecisionFunction(
         estimator._task_scores_module(),
-        estimator._prior_offsets() if tau else None,
+        offsets if offsets.any() else None,
         multi_label=estimator.n_outputs_ > 1,
     ).eval()
 
@@ -305,6 +305,11 @@ def export_onnx(estimator, path):
         ),
         "multi_label": json.dumps(bool(estimator.n_outputs_ > 1)),
         "prior_correction_tau": repr(float(estimator._prior_tau())),
+        "target_prior": json.dumps(
+            estimator.target_prior
+            if isinstance(estimator.target_prior, str)
+            else np.asarray(estimator.target_prior, dtype=float).tolist()
+        ),
         "output": (
             "decision_function: one column per class; for a binary target (n,), "
             "positive for classes[1]; for a multi-label target one column per "

@@ -164,6 +164,22 @@ _PRIOR_CORRECTION_DOC = """\
         which is the softmax of the corrected logits) and
         ``decision_function``; training is untouched, so it can be tuned on a
         fitted model with ``set_params``.{note}
+    target_prior : {{"uniform", "train"}} or array-like of shape (n_classes,), \
+            default="uniform"
+        The class prior expected where the model is deployed, which the prior
+        correction moves the scores to: ``tau * (log(train prior) -
+        log(target_prior))`` is subtracted (Bayes' rule with ``p(x | y)``
+        unchanged, Saerens et al., 2002). ``"uniform"`` targets the balanced
+        error (the correction above); ``"train"`` the error under the training
+        prior (no correction for a network trained under it); an array gives
+        each class's expected share, in ``classes_`` order (positive,
+        normalised to sum 1; multi-class only). With ``prior_correction="auto"``
+        a network whose training was rebalanced counts as trained under the
+        uniform prior, so only ``log(target_prior)`` is added; with
+        ``prior_correction=0`` nothing changes. To estimate an unknown
+        deployment prior from unlabelled data, see
+        :func:`skimbalance.prior_shift.estimate_target_prior`. Like
+        ``prior_correction``, it can be set on a fitted model.
 """
 
 

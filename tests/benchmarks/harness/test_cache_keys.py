@@ -76,3 +76,14 @@ def test_the_quick_profiles_keys_are_those_of_its_committed_runs():
                 exp.name,
                 row,
             )
+
+
+def test_an_added_parameter_is_in_the_key_only_away_from_its_default():
+    from benchmarks.harness.cache import estimator_signature
+    from skimbalance import CrossEntropyClassifier
+
+    plain = estimator_signature(CrossEntropyClassifier())
+    assert "target_prior" not in plain
+    assert plain == estimator_signature(CrossEntropyClassifier(target_prior="uniform"))
+    shifted = estimator_signature(CrossEntropyClassifier(target_prior="train"))
+    assert shifted != plain and shifted["target_prior"] == "train"
