@@ -81,8 +81,9 @@ from .class_weight import (
     deferred_weights,
 )
 from .losses.cross_entropy import WeightedCrossEntropy
-from .modules import MLPBackbone, MultiTaskNet, infer_output_dim
+from .modules import MLPBackbone, MultiTaskNet, TaskLinear, infer_output_dim
 from .training.deferred_reweighting import DeferredReweighting
+from .training.head_retraining import retrain_task_head
 
 
 @dataclass
@@ -249,6 +250,8 @@ TRAINING_OPTION_CONSTRAINTS = {
         Interval(numbers.Real, 0, None, closed="left"),
     ],
     "target_prior": [StrOptions({"uniform", "train"}), "array-like"],
+    "head_retraining": [None, StrOptions({"crt", "lws"})],
+    "head_retraining_epochs": [Interval(numbers.Integral, 1, None, closed="left")],
 }
 
 #: The torch optimizer of each value of ``optimizer``.
@@ -329,6 +332,9 @@ class BaseDeepClassifier(ClassifierMixin, BaseEstimator):
     # Set to a sentence in a subclass for which continuing a fitted network
     # (warm_start=True) is ill-defined: fit then raises a ValueError with it.
     _warm_start_error = None
+    #: None where ``head_retraining`` may re-train the head, else the
+    #: sentence saying why not (``fit`` raises it).
+    _head_retraining_error = None
 
     def __init__(
         self,
@@ -353,6 +359,8 @@ class BaseDeepClassifier(ClassifierMixin, BaseEstimator):
         optimizer_params=None,
         prior_correction=0.0,
         target_prior="uniform",
+        head_retraining=None,
+        head_retraining_epochs=10,
         callbacks=None,
         device="auto",
         n_threads=None,
@@ -379,6 +387,8 @@ class BaseDeepClassifier(ClassifierMixin, BaseEstimator):
         self.optimizer_params = optimizer_params
         self.prior_correction = prior_correction
         self.target_prior = target_prior
+        self.head_retraining = head_retraining
+        self.head_retraining_epochs = head_retraining_epochs
         self.callbacks = callbacks
         self.device = device
         self.n_threads = n_threads
@@ -653,9 +663,22 @@ class BaseDeepClassifier(ClassifierMixin, BaseEstimator):
                     except ValueError:
                         rejected = True  # the previous model stays fitted
                         raise
+                self._check_head_retraining(ctx)
                 self.net_.partial_fit(training_inputs_on(inputs, device), ctx.y)
                 # The net keeps no validation data once trained.
                 self.net_.train_split = None
+                if self.head_retraining is not None:
+                    retrain_task_head(
+                        self.net_.module_,
+                        ctx.X,
+                        ctx.y[:, 0],
+                        ctx.n_classes,
+                        self.head_retraining,
+                        epochs=self.head_retraining_epochs,
+                        batch_size=self.batch_size,
+                        device=device,
+                        seed=ctx.seed,
+                    )
                 self._on_fit_end(ctx)
             except Exception:
                 if rejected:
@@ -666,6 +689,30 @@ class BaseDeepClassifier(ClassifierMixin, BaseEstimator):
                 raise
         self.n_iter_ = len(self.net_.history)
         return self
+
+    def _check_head_retraining(self, ctx):
+        """Refuse ``head_retraining`` where there is no linear head to re-train,
+        before the network trains."""
+        if self.head_retraining is None:
+            return
+        name = type(self).__name__
+        if self._head_retraining_error is not None:
+            raise ValueError(
+                f"head_retraining={self.head_retraining!r}: "
+                f"{self._head_retraining_error}"
+            )
+        if ctx.n_tasks > 1:
+            raise ValueError(
+                f"head_retraining={self.head_retraining!r} re-balances a "
+                "multi-class head; this target is multi-label."
+            )
+        head = self.net_.module_.head
+        if not isinstance(head, TaskLinear):
+            raise ValueError(
+                f"head_retraining={self.head_retraining!r} re-trains a linear "
+                f"head, but this {name}'s head is a {type(head).__name__} "
+                "(e.g. the cosine head of loss='ldam')."
+            )
 
     def _prepare_fit(
         self, X, y, sample_weight, X_val, y_val, sample_weight_val, previous, fitted
@@ -1124,8 +1171,9 @@ class BaseDeepClassifier(ClassifierMixin, BaseEstimator):
     def _rebalanced_training(self):
         """Whether the training already targets the balanced error (class
         weights here; a subclass adds its loss), after which
-        ``prior_correction="auto"`` corrects nothing."""
-        return self.class_weight is not None
+        ``prior_correction="auto"`` corrects nothing; a class-balanced
+        re-training of the head counts as such."""
+        return self.class_weight is not None or self.head_retraining is not None
 
     def _prior_tau(self):
         """The correction's ``tau``: ``prior_correction``, with ``"auto"``

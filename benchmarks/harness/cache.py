@@ -231,13 +231,17 @@ def legacy_parameters(estimator):
 
 #: Parameters added to the estimators after the caches were first keyed, and
 #: the default at which each one changes nothing.
-_ADDED_DEFAULTS = {"target_prior": "uniform"}
+_ADDED_DEFAULTS = {
+    "target_prior": "uniform",
+    "head_retraining": None,
+    "head_retraining_epochs": 10,
+}
 
 
 def _is_default(value, default):
-    """Whether a parameter's value is its default (strings compared as such;
-    an array is never a string default)."""
-    return isinstance(value, str) and value == default
+    """Whether a parameter's value is its default (compared by type and value:
+    an array is never a string default, ``True`` is not ``1``)."""
+    return type(value) is type(default) and value == default
 
 
 #: The classes whose parameters were renamed (the library's four estimators).

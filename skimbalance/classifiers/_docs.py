@@ -180,6 +180,20 @@ _PRIOR_CORRECTION_DOC = """\
         deployment prior from unlabelled data, see
         :func:`skimbalance.prior_shift.estimate_target_prior`. Like
         ``prior_correction``, it can be set on a fitted model.
+    head_retraining : {{"crt", "lws"}} or None, default=None
+        A second, decoupled stage after training (Kang et al., ICLR 2020):
+        the embedding of the training rows is frozen and only the linear head
+        learns, from class-balanced batches, for ``head_retraining_epochs``
+        epochs (SGD, momentum 0.9, learning rate 0.1 decayed to 0 on a cosine,
+        weight decay 5e-4, batches of ``batch_size``). ``"crt"`` re-initialises
+        and re-trains the head (classifier re-training); ``"lws"`` keeps it
+        and learns one scale per class (learnable weight scaling), folded into
+        the head's weights. Multi-class, linear heads only (not the cosine head
+        of ``loss="ldam"``); ``sample_weight`` does not enter this stage. A
+        re-balanced head targets the balanced error, like a ``class_weight``,
+        so ``prior_correction="auto"`` then corrects nothing.
+    head_retraining_epochs : int, default=10
+        Epochs of the head's re-training.
 """
 
 
