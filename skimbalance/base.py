@@ -251,6 +251,7 @@ TRAINING_OPTION_CONSTRAINTS = {
     ],
     "target_prior": [StrOptions({"uniform", "train"}), "array-like"],
     "head_retraining": [None, StrOptions({"crt", "lws"})],
+    "tau_normalization": [Interval(numbers.Real, 0, None, closed="left")],
     "head_retraining_epochs": [Interval(numbers.Integral, 1, None, closed="left")],
 }
 
@@ -361,6 +362,7 @@ class BaseDeepClassifier(ClassifierMixin, BaseEstimator):
         target_prior="uniform",
         head_retraining=None,
         head_retraining_epochs=10,
+        tau_normalization=0.0,
         callbacks=None,
         device="auto",
         n_threads=None,
@@ -389,6 +391,7 @@ class BaseDeepClassifier(ClassifierMixin, BaseEstimator):
         self.target_prior = target_prior
         self.head_retraining = head_retraining
         self.head_retraining_epochs = head_retraining_epochs
+        self.tau_normalization = tau_normalization
         self.callbacks = callbacks
         self.device = device
         self.n_threads = n_threads
@@ -1080,9 +1083,39 @@ class BaseDeepClassifier(ClassifierMixin, BaseEstimator):
 
     # ---------------------------------------------------------------- predict
     def _forward(self, X):
-        """The module's outputs on validated ``X`` (CPU tensors)."""
+        """The module's outputs on validated ``X`` (CPU tensors), the logits
+        τ-normalised (:meth:`_logit_scales`)."""
+        scales = self._logit_scales()
         with torch_threads(self.n_threads):
-            return collect_outputs(self.net_, X, max(self.batch_size, 1024))
+            outputs = collect_outputs(self.net_, X, max(self.batch_size, 1024))
+        if scales is None:
+            return outputs
+        return (outputs[0] * scales.to(outputs[0].dtype), *outputs[1:])
+
+    def _logit_scales(self):
+        """``||w_c|| ** -tau_normalization`` per task and class, (T, C), or None.
+
+        τ-normalisation (Kang et al., ICLR 2020) divides each class's weight
+        vector and bias by its norm to the power τ, which divides that class's
+        logit by the same number: a per-class scale of the logits. A class
+        vector of norm 0 is left as it is.
+        """
+        tau = self.tau_normalization
+        if isinstance(tau, bool) or not isinstance(tau, numbers.Real) or tau < 0:
+            raise ValueError(f"tau_normalization must be a number >= 0, got {tau!r}.")
+        if not tau:
+            return None
+        head = self.net_.module_.head
+        if self._head_retraining_error is not None or not isinstance(head, TaskLinear):
+            raise ValueError(
+                f"tau_normalization={tau!r} rescales the class vectors of a "
+                f"linear head; this {type(self).__name__}'s scores do not come "
+                f"from one (its head is a {type(head).__name__})."
+            )
+        with torch.no_grad():
+            norms = head.weight.detach().double().norm(dim=1).cpu()  # (T, C)
+        norms = torch.where(norms > 0, norms, torch.ones_like(norms))
+        return norms ** -float(tau)
 
     def _predict_task_proba(self, X):
         """Class probabilities per task, shape (n_samples, T, C)."""
@@ -1193,6 +1226,7 @@ class BaseDeepClassifier(ClassifierMixin, BaseEstimator):
         other probabilities (MC-averaged, k-nearest-cluster) the same Bayes
         re-weighting of the posterior.
         """
+        self._logit_scales()  # refused where the scores are not a linear head's
         proba = self._predict_task_proba(X)
         offsets = self._prior_offsets()
         if not offsets.any():
@@ -1278,6 +1312,7 @@ class BaseDeepClassifier(ClassifierMixin, BaseEstimator):
         task, the difference of the two classes' scores, positive for the
         positive class (``(n,)`` or ``(n, T)``); else one column per class.
         """
+        self._logit_scales()  # refused where the scores are not a linear head's
         offsets = self._prior_offsets()
         if offsets.any():
             task_scores = task_scores - offsets

@@ -235,6 +235,7 @@ _ADDED_DEFAULTS = {
     "target_prior": "uniform",
     "head_retraining": None,
     "head_retraining_epochs": 10,
+    "tau_normalization": 0.0,
 }
 
 

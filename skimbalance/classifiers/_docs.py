@@ -194,6 +194,14 @@ _PRIOR_CORRECTION_DOC = """\
         so ``prior_correction="auto"`` then corrects nothing.
     head_retraining_epochs : int, default=10
         Epochs of the head's re-training.
+    tau_normalization : float, default=0.0
+        τ-normalisation of the head at prediction (Kang et al., ICLR 2020):
+        each class's weight vector and bias divided by its norm to the power
+        τ, which shrinks the frequent classes' larger norms; ``0`` is the head
+        as trained, ``1`` unit-norm class vectors. No training; set it on a
+        fitted model (``set_params``) and tune it on validation data. Linear
+        heads only, like ``head_retraining``; applied before the prior
+        correction.
 """
 
 

@@ -162,3 +162,59 @@ def test_a_saved_and_exported_model_keeps_the_retrained_head(data, tmp_path):
     np.testing.assert_array_equal(
         loaded.predict_proba(X_test), clf.predict_proba(X_test)
     )
+
+
+# ------------------------------------------------------------ tau-normalisation
+def test_tau_normalization_is_the_building_blocks_rescaled_head(data):
+    from skimbalance.heads.decoupling import tau_normalize
+
+    X, X_test, y, _ = data
+    clf = CrossEntropyClassifier(**FAST).fit(X, y)
+    logits = clf.decision_function(X_test)
+    head = clf.net_.module_.head
+    emb = embed_in_chunks(clf.net_.module_, X_test.astype(np.float32), "cpu", 512)
+    for tau in (0.5, 1.0):
+        weight, bias = tau_normalize(head.weight, head.bias, tau=tau, dim=-2)
+        expected = torch.einsum("ntd,tdc->ntc", emb.double(), weight.double())
+        expected = (expected + bias.double())[:, 0].numpy()
+        clf.set_params(tau_normalization=tau)  # at prediction, no refit
+        np.testing.assert_allclose(clf.decision_function(X_test), expected, atol=1e-5)
+        assert (clf.predict(X_test) == expected.argmax(1)).all()
+    clf.set_params(tau_normalization=0.0)
+    np.testing.assert_array_equal(clf.decision_function(X_test), logits)
+
+
+def test_tau_normalization_comes_before_the_prior_correction(data):
+    X, X_test, y, _ = data
+    clf = CrossEntropyClassifier(**FAST, tau_normalization=1.0).fit(X, y)
+    scaled = clf.decision_function(X_test)
+    prior = np.bincount(y) / len(y)
+    clf.set_params(prior_correction=1.0)
+    np.testing.assert_allclose(
+        clf.decision_function(X_test), scaled - np.log(prior), atol=1e-9
+    )
+
+
+def test_tau_normalization_is_refused_without_a_linear_head(data):
+    X, X_test, y, _ = data
+    clf = CLMLEClassifier(hidden_layer_sizes=(8,), max_epochs=2, warmup_epochs=1)
+    clf.fit(X, y).set_params(tau_normalization=1.0)
+    with pytest.raises(ValueError, match="tau_normalization"):
+        clf.predict(X_test)
+    ldam = CrossEntropyClassifier(**{**FAST, "max_epochs": 1}, loss="ldam").fit(X, y)
+    with pytest.raises(ValueError, match="linear head"):
+        ldam.set_params(tau_normalization=0.5).predict(X_test)
+    with pytest.raises(ValueError, match="tau_normalization"):
+        CrossEntropyClassifier(**FAST, tau_normalization=-1.0).fit(X, y)
+
+
+def test_the_onnx_graph_carries_the_tau_normalization(data, tmp_path):
+    pytest.importorskip("onnx")
+    ort = pytest.importorskip("onnxruntime")
+    X, X_test, y, _ = data
+    clf = CRLClassifier(**FAST, tau_normalization=1.0).fit(X, y)
+    path = tmp_path / "model.onnx"
+    clf.export_onnx(path)
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    out = session.run(None, {"X": X_test.astype(np.float32)})[0]
+    np.testing.assert_allclose(out, clf.decision_function(X_test), atol=1e-4)
