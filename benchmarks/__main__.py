@@ -53,10 +53,12 @@ import sys
 
 from .dong2017 import attributes, crl_ablation, mining_cost, multilabel_balance
 from .harness import front_door
+from .harness.data.features import DEFAULT_IMAGE_SIZE
 from .harness.methods import (
     DEFAULT_CANDIDATES,
     DEFAULT_REFERENCES,
     PROBES,
+    decoupled_rows,
     defaults_rows,
 )
 from .harness.profile import Profile
@@ -105,6 +107,23 @@ def defaults_experiments():
     ]
 
 
+def decoupled_experiments():
+    """Each method's embedding under the same class-balanced linear head, beside
+    its own prediction and plain CE's: Table 5 on digits and on the features,
+    and Table 8 (power-law training sets) on the features."""
+    rows = decoupled_rows()
+    return [
+        *digits_experiments(rows=rows, suite="decoupled_digits"),
+        *feature_experiments(rows=rows, suite="decoupled_table5"),
+        *table8.table8_experiments(
+            {name: table8.FeaturePool(name) for name in table8.DATASETS},
+            rows=rows,
+            balanced_rows=(),
+            settings={"features": f"efficientnet-lite0@{DEFAULT_IMAGE_SIZE}"},
+        ),
+    ]
+
+
 def defaults_choice(records, experiments, out, n_seeds):
     """The ``defaults`` profile's closing section: the choice per method."""
     ran = {r["method"] for r in records}  # --methods may have run fewer rows
@@ -143,6 +162,11 @@ FULL_NET = dict(
     hidden_layer_sizes=(512, 512), dropout=0.5, max_epochs=10, batch_size=128, lr=1e-3
 )
 
+#: The network settings of ``quick``'s Table 5 on digits.
+QUICK_NET = dict(
+    hidden_layer_sizes=(512, 512), dropout=0.5, max_epochs=30, batch_size=64, lr=1e-3
+)
+
 #: The profiles that combine two wings (defined here, at the top).
 COMBINED = {
     "quick": Profile(
@@ -156,13 +180,7 @@ COMBINED = {
         experiments=quick_experiments,
         seeds=3,
         seeds_by_suite={"tabular": 1},
-        net=dict(
-            hidden_layer_sizes=(512, 512),
-            dropout=0.5,
-            max_epochs=30,
-            batch_size=64,
-            lr=1e-3,
-        ),
+        net=QUICK_NET,
         net_by_suite={"tabular": dict(target_steps=150, min_epochs=5, max_epochs=50)},
         sizing_records=("docs/results/quick/runs.jsonl",),
     ),
@@ -185,6 +203,26 @@ COMBINED = {
             "docs/results/full_defaults/keel/runs.jsonl",
         ),
         backbones={"cnn": TABLE5_CNN},
+    ),
+    "decoupled": Profile(
+        name="decoupled",
+        description=(
+            "the decoupled test of the methods' representations (Kang et al., "
+            "ICLR 2020): each method trained as usual, then its frozen "
+            "embedding under one class-balanced linear head (cRT), beside plain "
+            "CE's embedding under the same head; Table 5 on digits and on "
+            "EfficientNet-Lite0 features of Fashion-MNIST and MNIST, Table 8's "
+            "power-law training sets on the features"
+        ),
+        experiments=decoupled_experiments,
+        seeds=2,
+        seeds_by_suite={"decoupled_digits": 3},
+        jobs=2,
+        net=FULL_NET,
+        net_by_suite={
+            "decoupled_digits": QUICK_NET,
+            table8.SUITE: dict(table8.NET, max_epochs=20),
+        },
     ),
     "defaults": Profile(
         name="defaults",

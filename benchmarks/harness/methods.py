@@ -29,6 +29,8 @@ from skimbalance import (
     UncertaintyMarginClassifier,
 )
 
+from .decoupled import DecoupledHead
+
 
 def _ce(random_state, **net):
     return CrossEntropyClassifier(random_state=random_state, **net)
@@ -336,6 +338,30 @@ def sensitivity_rows():
     return (*SENSITIVITY_BASES, *SENSITIVITY)
 
 
+#: The decoupled evaluation: each method's row, its embedding frozen under the
+#: same class-balanced linear head (cRT), beside plain CE's
+#: (:class:`~benchmarks.harness.decoupled.DecoupledHead`).
+DECOUPLED_BASES = ("CE", "CRL(I)", "CLMLE", "Uncertainty margin")
+
+
+def _decoupled(base):
+    def factory(random_state, **net):
+        return DecoupledHead(
+            all_rows()[base](random_state, **net), random_state=random_state
+        )
+
+    return factory
+
+
+DECOUPLED = {f"{base} [cRT head]": _decoupled(base) for base in DECOUPLED_BASES}
+
+
+def decoupled_rows():
+    """Rows of the ``decoupled`` profile: each base row as trained, and its
+    embedding under the cRT head."""
+    return (*DECOUPLED_BASES, *DECOUPLED)
+
+
 def defaults_rows():
     """Rows of the ``defaults`` profile: the references, every candidate, and
     the balanced probes."""
@@ -345,7 +371,14 @@ def defaults_rows():
 def all_rows():
     """Baselines first, then the methods, in table order, then the candidates
     of the ``defaults`` profile and the rows of the ``sensitivity`` profile."""
-    return {**BASELINES, **METHODS, **CANDIDATES, **PROBES, **SENSITIVITY}
+    return {
+        **BASELINES,
+        **METHODS,
+        **CANDIDATES,
+        **PROBES,
+        **SENSITIVITY,
+        **DECOUPLED,
+    }
 
 
 def make_row(name, random_state, **net):

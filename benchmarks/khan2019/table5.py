@@ -37,16 +37,19 @@ PAPER_METHODS = ("CRL(I)", "CRL(C)", "CLMLE", "Uncertainty margin")
 CNN_ROWS = ("SMOTE + CE", *NETWORK_BASELINES, *MODERN_BASELINES, *PAPER_METHODS)
 
 
-def digits_experiments():
-    """Table 5 on scikit-learn's digits (raw pixels): the quick profile's."""
+def digits_experiments(rows=None, suite="table5"):
+    """Table 5 on scikit-learn's digits (raw pixels): the quick profile's.
+
+    ``rows`` replaces the table's rows; ``suite`` names the report section.
+    """
     return [
         HoldoutExperiment(
             name="digits",
             title="digits (scikit-learn), Table 5 protocol on raw pixels",
             load=load_digits_table5,
-            rows=table5_rows(),
+            rows=table5_rows() if rows is None else tuple(rows),
             settings={"data": "digits", "fraction": 0.1, "reduced": "5-9"},
-            suite="table5",
+            suite=suite,
             paper="khan2019_table5",
         )
     ]
