@@ -72,7 +72,7 @@ def test_the_building_blocks_train_through_the_training_net():
     torch.manual_seed(0)
     net = TrainingNet(
         module=Net(),
-        criterion=VSLoss([list(COUNTS)], gamma=0.2, tau=1.0),
+        criterion=VSLoss(gamma=0.2, tau=1.0, class_counts=[list(COUNTS)]),
         optimizer=SAM,
         optimizer__rho=0.05,
         optimizer__momentum=0.9,

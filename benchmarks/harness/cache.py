@@ -174,7 +174,11 @@ _LEGACY_LOSS_NAMES = {
     "FocalLoss": "focal",
     "LogitAdjustedLoss": "logit_adjusted",
     "LDAMLoss": "ldam",
+    "VSLoss": "vs",
 }
+#: The parameters of the losses added after the rename, written only for
+#: their own loss (so the keys of every other row are unchanged).
+_NEW_LOSS_PARAMETERS = {"VSLoss": {"vs_gamma": "gamma", "vs_tau": "tau"}}
 
 
 def legacy_parameters(estimator):
@@ -205,6 +209,8 @@ def legacy_parameters(estimator):
         params["loss"] = _LEGACY_LOSS_NAMES.get(kind, kind)
         for old, (owner, name, default) in _LEGACY_LOSS_PARAMETERS.items():
             params[old] = getattr(loss, name) if kind == owner else default
+        for key, name in _NEW_LOSS_PARAMETERS.get(kind, {}).items():
+            params[key] = getattr(loss, name)
     weights = params.get("class_weight")
     if isinstance(weights, EffectiveNumberWeights):
         params["class_weight"] = "effective_number"

@@ -1,7 +1,7 @@
 """The docstrings the estimators share (parameters, options, attributes)."""
 
 LOSS_PARAMETERS_DOC = """
-    loss : {"cross_entropy", "focal", "logit_adjusted", "ldam"} or loss object, default="cross_entropy"
+    loss : {"cross_entropy", "focal", "logit_adjusted", "ldam", "vs"} or loss object, default="cross_entropy"
         The cross-entropy term (see the user guide's "Long-tail losses"): a
         string for a loss at its defaults, or a loss object of
         :mod:`skimbalance.losses` carrying its own parameters (tuned in a
@@ -22,7 +22,13 @@ LOSS_PARAMETERS_DOC = """
           embedding and class vectors, logits ``scale * cos``) whose target
           cosine must win by ``Delta_j = C / n_j ** (1/4)``, ``C`` such that
           the rarest class gets ``max_margin``. Predictions use
-          ``scale * cos``.
+          ``scale * cos``;
+        - ``"vs"`` or :class:`~skimbalance.losses.VSLoss`
+          ``(gamma=0.2, tau=1.0)``: the vector-scaling loss (Kini et al.,
+          2021), the cross-entropy of ``Delta * f(x) + tau * log pi`` with
+          ``Delta_j = (n_j / n_max) ** gamma``: logit adjustment plus a
+          multiplicative scaling that keeps widening the rare classes'
+          margins. Predictions use the raw logits ``f(x)``.
 
         Combine with ``class_weight`` (e.g. ``"effective_number"``) and
         ``class_weight_start_epoch`` for class-balanced focal loss or
