@@ -9,9 +9,11 @@ import torch
 from sklearn.model_selection import ShuffleSplit, StratifiedShuffleSplit
 from skorch import NeuralNet
 from skorch.callbacks import Callback
-from skorch.dataset import Dataset
-from skorch.utils import to_tensor
+from skorch.dataset import Dataset, unpack_data
+from skorch.utils import TeeGenerator, to_tensor
 from torch.utils.data import DataLoader, Subset
+
+from .optim.sam import SAM
 
 # Per-batch entries skorch itself records; everything else a criterion logs is
 # averaged into the epoch row by :class:`EpochMeans`.
@@ -73,6 +75,12 @@ class TrainingNet(NeuralNet):
 
     The data are a :class:`BatchDataset`, and every loader gathers a batch in
     one indexing step (:func:`batch_as_is` collates).
+
+    With a :class:`~skimbalance.optim.sam.SAM` optimizer, :meth:`train_step`
+    makes the two passes of a SAM step itself: the pass at ``w`` is skorch's
+    (its loss and the criterion's logs are the step's), the pass at ``w + e``
+    only gives the gradient the base optimizer steps with (the criterion is
+    in evaluation mode for it, so that it records and counts nothing twice).
     """
 
     # The estimators pass the module and the criterion as instances, so the
@@ -103,6 +111,34 @@ class TrainingNet(NeuralNet):
                     self.history.record_batch(key, float(value))
             return loss
         return out
+
+    def train_step(self, batch, **fit_params):
+        optimizer = self.optimizer_
+        if not isinstance(optimizer, SAM):
+            return super().train_step(batch, **fit_params)
+        self._zero_grad_optimizer()
+        step = self.train_step_single(batch, **fit_params)
+        self.notify(
+            "on_grad_computed",
+            named_parameters=TeeGenerator(self.get_all_learnable_params()),
+            batch=batch,
+            training=True,
+        )
+        optimizer.first_step(zero_grad=True)
+        criterion = self.criterion_
+        was_training = criterion.training
+        criterion.eval()
+        try:
+            Xi, yi = unpack_data(batch)
+            y_pred = self.infer(Xi, **fit_params)
+            self.get_loss(y_pred, yi, X=Xi, training=False).backward()
+        except BaseException:
+            optimizer.restore()  # back at w, no step taken
+            raise
+        finally:
+            criterion.train(was_training)
+        optimizer.second_step()
+        return step
 
     def get_iterator(self, dataset, training=False):
         if training and self.train_batch_sampler is not None:

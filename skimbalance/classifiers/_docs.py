@@ -64,8 +64,13 @@ SHARED_PARAMETERS_DOC = """
         Learning rate.
     weight_decay : float, default=0.0
         L2 penalty of the optimizer.
-    optimizer : {"adam", "adamw", "sgd"}, default="adam"
-        Optimizer (SGD uses momentum 0.9).
+    optimizer : {"adam", "adamw", "sgd", "sam"}, default="adam"
+        Optimizer (SGD uses momentum 0.9). ``"sam"`` is sharpness-aware
+        minimization (Foret et al., 2021) wrapping one of the others: each
+        step takes the gradient at the worst weights within a radius ``rho``
+        (two forward and backward passes per step). Its settings are keys of
+        ``optimizer_params``: ``"base_optimizer"`` (default ``"sgd"``) and
+        ``"rho"`` (default 0.05), beside the base optimizer's own arguments.
     class_weight : dict, list of dict, "balanced", "effective_number", EffectiveNumberWeights or None, default=None
         Weights of the classes in the loss, multiplied with ``sample_weight``.
         ``"balanced"`` uses ``n_samples / (n_classes * count)``;
@@ -150,8 +155,10 @@ _OPTIONS_DOC = """
         Extra keyword arguments of the torch optimizer, besides ``lr`` and
         ``weight_decay``: e.g. ``{"betas": (0.9, 0.99)}`` for Adam or
         ``{"momentum": 0.0}``, ``{"nesterov": True}`` for SGD (whose momentum
-        is 0.9 unless given here). An argument the optimizer does not take is
-        a ValueError naming it.
+        is 0.9 unless given here); with ``optimizer="sam"`` also
+        ``"base_optimizer"`` and ``"rho"``, e.g. ``{"base_optimizer": "sgd",
+        "rho": 0.1, "momentum": 0.9}``. An argument the optimizer does not take
+        is a ValueError naming it.
 """
 
 _PRIOR_CORRECTION_DOC = """\

@@ -9,14 +9,19 @@ import torch
 from sklearn.base import clone
 from sklearn.datasets import make_classification
 from sklearn.model_selection import GridSearchCV
+from skorch.callbacks import Callback
 
 from skimbalance import (
+    CLMLEClassifier,
     CRLClassifier,
     CrossEntropyClassifier,
+    UncertaintyMarginClassifier,
     load_model,
     save_model,
 )
+from skimbalance._net import TrainingNet
 from skimbalance.losses import VSLoss
+from skimbalance.optim.sam import SAM
 from skimbalance.training.ce_term import CE_LOSSES, rebalances
 
 FAST = dict(
@@ -107,3 +112,167 @@ def test_vs_loss_parameters_in_a_search_and_in_a_model_file(data, tmp_path):
         loaded.net_.criterion_.scale, fitted.net_.criterion_.scale
     )
     np.testing.assert_array_equal(loaded.predict_proba(X), fitted.predict_proba(X))
+
+
+# ---------------------------------------------------------------------- SAM
+class _InitialWeights(Callback):
+    def on_train_begin(self, net, **kwargs):
+        self.state = {k: v.clone() for k, v in net.module_.state_dict().items()}
+
+
+def test_one_sam_step_is_the_hand_computed_step(data):
+    X, y = data
+    X = X.astype(np.float32)
+    record = _InitialWeights()
+    rho, lr = 0.1, 0.5
+    clf = CrossEntropyClassifier(
+        hidden_layer_sizes=(),
+        embedding_dim=4,
+        max_epochs=1,
+        batch_size=len(y),  # one step on the whole set
+        lr=lr,
+        optimizer="sam",
+        optimizer_params={"base_optimizer": "sgd", "rho": rho, "momentum": 0.0},
+        callbacks=[("w0", record)],
+        random_state=0,
+        n_threads=1,
+    ).fit(X, y)
+    # By hand: g at w, e = rho g / ||g||, w - lr * grad L(w + e).
+    record = dict(clf.net_.callbacks_)["w0"]  # the estimator's copy
+    module = clf.net_.module_
+    names = [name for name, _ in module.named_parameters()]
+    w = [record.state[name].clone().requires_grad_(True) for name in names]
+    xt, yt = torch.as_tensor(X), torch.as_tensor(y)
+
+    def loss_at(weights):
+        out = torch.func.functional_call(
+            module, dict(zip(names, weights, strict=True)), (xt,)
+        )
+        return torch.nn.functional.cross_entropy(out[0][:, 0], yt)
+
+    g = torch.autograd.grad(loss_at(w), w)
+    norm = torch.sqrt(sum((gi.double() ** 2).sum() for gi in g)).float()
+    w_e = [wi + rho * gi / norm for wi, gi in zip(w, g, strict=True)]
+    g_e = torch.autograd.grad(loss_at(w_e), w_e)
+    for name, wi, gi, ge in zip(names, w, g, g_e, strict=True):
+        expected = wi.detach() - lr * ge
+        torch.testing.assert_close(module.state_dict()[name], expected)
+        # ... and not the plain step.
+        assert not torch.allclose(expected, wi.detach() - lr * gi)
+    # The step's recorded loss is the loss at w.
+    assert clf.net_.history[-1, "train_loss"] == pytest.approx(
+        float(loss_at(w).detach())
+    )
+
+
+def test_sam_fits_differ_from_sgd_and_rho_0_is_sgd(data):
+    X, y = data
+    common = dict(FAST, dropout=0.0, lr=0.05)
+    sgd = CrossEntropyClassifier(**common, optimizer="sgd").fit(X, y)
+    sam = CrossEntropyClassifier(**common, optimizer="sam").fit(X, y)
+    flat = CrossEntropyClassifier(
+        **common, optimizer="sam", optimizer_params={"rho": 0.0}
+    ).fit(X, y)
+    assert not np.allclose(sgd.predict_proba(X), sam.predict_proba(X))
+    np.testing.assert_allclose(sgd.predict_proba(X), flat.predict_proba(X), atol=1e-6)
+    again = CrossEntropyClassifier(**common, optimizer="sam").fit(X, y)
+    np.testing.assert_array_equal(sam.predict_proba(X), again.predict_proba(X))
+
+
+def test_sam_wraps_the_chosen_optimizer_and_checks_its_arguments(data):
+    X, y = data
+    clf = CrossEntropyClassifier(
+        **FAST,
+        optimizer="sam",
+        optimizer_params={"base_optimizer": "adam", "rho": 0.2, "betas": (0.8, 0.9)},
+    ).fit(X, y)
+    opt = clf.net_.optimizer_
+    assert isinstance(opt.base_optimizer, torch.optim.Adam)
+    assert opt.param_groups[0]["rho"] == 0.2
+    assert opt.param_groups[0]["betas"] == (0.8, 0.9)
+    bad = [
+        ({"base_optimizer": "sam"}, r"base_optimizer'\] must be one of"),
+        ({"base_optimizer": torch.optim.SGD}, r"base_optimizer'\] must be one of"),
+        ({"rho": -0.1}, r"optimizer_params\['rho'\].*>= 0, got -0.1"),
+        ({"rho": True}, r"optimizer_params\['rho'\]"),
+        ({"betas": (0.9, 0.99)}, r"'betas'.*base_optimizer='sgd'"),
+        ({"lr": 0.1}, "sets itself"),
+    ]
+    for params, message in bad:
+        with pytest.raises(ValueError, match=message):
+            CrossEntropyClassifier(
+                **FAST, optimizer="sam", optimizer_params=params
+            ).fit(X, y)
+    with pytest.raises(ValueError, match="need optimizer='sam'"):
+        CrossEntropyClassifier(**FAST, optimizer_params={"rho": 0.1}).fit(X, y)
+
+
+@pytest.mark.parametrize(
+    "cls, extra",
+    [
+        (CRLClassifier, {}),
+        (UncertaintyMarginClassifier, {"warmup_epochs": 1, "sample_level_epochs": 0}),
+        (CLMLEClassifier, {"warmup_epochs": 1, "n_cluster_rounds": 1}),
+    ],
+)
+def test_sam_trains_every_estimator_and_counts_a_step_once(data, cls, extra):
+    X, y = data
+    clf = cls(**FAST, **extra, optimizer="sam").fit(X, y)
+    assert isinstance(clf.net_.optimizer_, SAM)
+    assert np.isfinite(clf.net_.history[:, "train_loss"]).all()
+
+
+class _CountingLoss(torch.nn.Module):
+    """Cross-entropy that counts its calls in training mode (a stateful criterion)."""
+
+    def __init__(self):
+        super().__init__()
+        self.calls = 0
+
+    def forward(self, y_pred, y_true, batch):
+        self.calls += int(self.training)
+        loss = torch.nn.functional.cross_entropy(y_pred[0][:, 0], y_true[:, 0])
+        return loss, {"calls": float(self.calls)}
+
+
+def test_a_sam_step_shows_the_criterion_one_training_pass():
+    X = np.random.default_rng(0).normal(size=(40, 3)).astype(np.float32)
+    y = (X[:, :1] > 0).astype(np.int64)
+
+    class Net(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.linear = torch.nn.Linear(3, 2)
+
+        def forward(self, data, **kwargs):
+            return (self.linear(data).unsqueeze(1),)
+
+    net = TrainingNet(
+        module=Net(),
+        criterion=_CountingLoss(),
+        optimizer=SAM,
+        optimizer__rho=0.05,
+        lr=0.1,
+        max_epochs=2,
+        batch_size=10,
+        train_split=None,
+        verbose=0,
+    ).fit({"data": X}, y)
+    # 4 steps an epoch: the pass at w + e neither counts nor logs.
+    assert net.criterion_.calls == 8 and net.criterion_.training
+    assert net.history[-1, "batches", -1, "calls"] == 8.0
+
+
+def test_sam_warm_start_carries_the_base_state_and_the_file_keeps_it(data, tmp_path):
+    X, y = data
+    params = dict(FAST, optimizer="sam", optimizer_params={"base_optimizer": "adam"})
+    clf = CrossEntropyClassifier(**params).fit(X, y)
+    steps = float(clf.net_.optimizer_.state_dict()["state"][0]["step"])
+    clf.set_params(warm_start=True).fit(X, y)
+    assert float(clf.net_.optimizer_.state_dict()["state"][0]["step"]) == 2 * steps
+    # Another base optimizer: a fresh state (SGD's momentum is not Adam's moments).
+    clf.set_params(optimizer_params={"base_optimizer": "sgd"}).fit(X, y)
+    assert "step" not in clf.net_.optimizer_.state_dict()["state"][0]
+    loaded = load_model(save_model(clf, tmp_path / "sam.safetensors"))
+    assert isinstance(loaded.net_.optimizer_.base_optimizer, torch.optim.SGD)
+    np.testing.assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))
