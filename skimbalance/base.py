@@ -578,6 +578,10 @@ class BaseDeepClassifier(ClassifierMixin, BaseEstimator):
     def _net_kwargs(self, ctx):
         return {}
 
+    def _recipe_callbacks(self, ctx):
+        """Callbacks of the long-tail recipe options (``max_norm``), if any."""
+        return []
+
     def _on_fit_end(self, ctx):
         pass
 
@@ -998,6 +1002,7 @@ class BaseDeepClassifier(ClassifierMixin, BaseEstimator):
             ("epoch_means", EpochMeans()),
         ]
         callbacks += list(self._build_callbacks(ctx))
+        callbacks += list(self._recipe_callbacks(ctx))
         if ctx.deferred_class_weights is not None:
             drw = DeferredReweighting(
                 ctx.deferred_class_weights, self._class_weight_start()

@@ -153,7 +153,11 @@ def estimator_signature(estimator):
             # names of the estimator's.
             nested = (f"{prefix}loss__", f"{prefix}class_weight__")
             params = {k: v for k, v in params.items() if not k.startswith(nested)}
-            params.update({prefix + k: v for k, v in legacy_parameters(obj).items()})
+            legacy = legacy_parameters(obj)
+            for name in _NEW_PARAMETER_DEFAULTS:
+                if name not in legacy:
+                    params.pop(prefix + name, None)
+            params.update({prefix + k: v for k, v in legacy.items()})
     return {
         name: _simple_value(value)
         for name, value in sorted(params.items())
@@ -179,6 +183,9 @@ _LEGACY_LOSS_NAMES = {
 #: The parameters of the losses added after the rename, written only for
 #: their own loss (so the keys of every other row are unchanged).
 _NEW_LOSS_PARAMETERS = {"VSLoss": {"vs_gamma": "gamma", "vs_tau": "tau"}}
+#: Estimator parameters added after the caches were written, with the default
+#: that trains as before: left out of the key at that default.
+_NEW_PARAMETER_DEFAULTS = {"max_norm": None}
 
 
 def legacy_parameters(estimator):
@@ -200,9 +207,15 @@ def legacy_parameters(estimator):
       ``defaults`` profile's deferred-weights candidate, four rows of
       ``um_options``) got new keys: their cached runs are computed again.
 
-    A loss object outside the library keeps its type's name.
+    A loss object outside the library keeps its type's name. The options
+    added since (``max_norm``, ``sampling``) are in the key only away from
+    their defaults, which train as before.
     """
     params = dict(estimator.get_params(deep=False))
+    for name, default in _NEW_PARAMETER_DEFAULTS.items():
+        value = params.get(name, default)
+        if value is default or (isinstance(value, str) and value == default):
+            params.pop(name, None)
     if "loss" in params:
         loss = resolve_loss(params["loss"])
         kind = type(loss).__name__

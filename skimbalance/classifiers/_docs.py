@@ -180,12 +180,27 @@ _PRIOR_CORRECTION_DOC = """\
 """
 
 
-def training_options_doc(prior_correction_default, note=""):
+RECIPE_OPTIONS_DOC = """\
+    max_norm : float or None, default=None
+        MaxNorm (Alshammari et al., CVPR 2022): after every optimizer step,
+        each class vector of the linear classifier head is projected onto the
+        ball of this radius (a longer vector is shortened to it, a shorter one
+        left alone), so that the frequent classes' vectors cannot outgrow the
+        rare ones'. With ``weight_decay`` (the recipe's main knob: it is what
+        shrinks and balances the norms over training) it is the
+        weight-balancing recipe. ``None`` projects nothing. Needs a linear
+        head: a ValueError names the settings without one.
+"""
+
+
+def training_options_doc(prior_correction_default, note="", recipes=False):
     """The shared training options' docstring, with this estimator's default of
     ``prior_correction`` and a ``note`` on it (see the user guide's table of
-    defaults)."""
-    return _OPTIONS_DOC + _PRIOR_CORRECTION_DOC.format(
-        default=prior_correction_default, note=note
+    defaults); ``recipes`` adds the long-tail recipe options."""
+    return (
+        _OPTIONS_DOC
+        + (RECIPE_OPTIONS_DOC if recipes else "")
+        + _PRIOR_CORRECTION_DOC.format(default=prior_correction_default, note=note)
     )
 
 

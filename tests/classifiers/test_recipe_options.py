@@ -276,3 +276,58 @@ def test_sam_warm_start_carries_the_base_state_and_the_file_keeps_it(data, tmp_p
     loaded = load_model(save_model(clf, tmp_path / "sam.safetensors"))
     assert isinstance(loaded.net_.optimizer_.base_optimizer, torch.optim.SGD)
     np.testing.assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))
+
+
+# ------------------------------------------------------------------ MaxNorm
+class _HeadNorms(Callback):
+    """The largest class-vector norm of the head after every training step."""
+
+    def __init__(self, dim):
+        self.dim = dim
+
+    def on_train_begin(self, net, **kwargs):
+        self.norms = []
+
+    def on_batch_end(self, net, training=False, **kwargs):
+        if training:
+            weight = net.module_.head.weight.detach()
+            self.norms.append(float(weight.norm(dim=self.dim).max()))
+
+
+@pytest.mark.parametrize(
+    "cls, extra, dim",
+    [
+        (CrossEntropyClassifier, {}, -2),
+        (CRLClassifier, {}, -2),
+        (UncertaintyMarginClassifier, {"warmup_epochs": 1}, -1),
+    ],
+)
+def test_max_norm_bounds_the_class_vectors_after_every_step(data, cls, extra, dim):
+    X, y = data
+    radius = 0.3
+    common = dict(FAST, **extra, max_epochs=4, callbacks=[("norms", _HeadNorms(dim))])
+    plain = cls(**common).fit(X, y)
+    clf = cls(**common, max_norm=radius).fit(X, y)
+    seen = dict(clf.net_.callbacks_)["norms"].norms
+    assert len(seen) == sum(len(row["batches"]) for row in clf.net_.history)
+    assert max(seen) <= radius + 1e-6
+    norms = clf.net_.module_.head.weight.detach().norm(dim=dim)
+    assert norms.max() == pytest.approx(radius, rel=1e-5)  # the bound is active
+    assert float(plain.net_.module_.head.weight.detach().norm(dim=dim).max()) > radius
+    # A vector inside the ball is left exactly alone: a radius above every
+    # norm reached gives the plain fit.
+    loose = cls(**common, max_norm=1e3).fit(X, y)
+    np.testing.assert_array_equal(loose.predict_proba(X), plain.predict_proba(X))
+
+
+def test_max_norm_is_refused_where_the_head_is_not_linear(data):
+    X, y = data
+    with pytest.raises(ValueError, match="LDAM's cosine head"):
+        CrossEntropyClassifier(**FAST, loss="ldam", max_norm=1.0).fit(X, y)
+    with pytest.raises(ValueError, match="margin_type='cosface' normalises"):
+        UncertaintyMarginClassifier(**FAST, margin_type="cosface", max_norm=1.0).fit(
+            X, y
+        )
+    with pytest.raises(ValueError, match="max_norm"):
+        CrossEntropyClassifier(**FAST, max_norm=0.0).fit(X, y)
+    assert "max_norm" not in CLMLEClassifier().get_params()

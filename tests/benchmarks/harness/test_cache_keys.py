@@ -48,6 +48,12 @@ def test_the_vs_loss_has_its_own_keys_and_leaves_the_others_alone():
     assert "vs_gamma" not in estimator_signature(CrossEntropyClassifier())
 
 
+def test_the_recipe_options_are_in_the_key_only_away_from_their_defaults():
+    for cls in (CrossEntropyClassifier, CRLClassifier, UncertaintyMarginClassifier):
+        assert "max_norm" not in estimator_signature(cls())
+        assert estimator_signature(cls(max_norm=1.0))["max_norm"] == 1.0
+
+
 def test_the_estimators_in_a_pipeline_are_described_alike():
     pipe = make_pipeline(SMOTE(), CrossEntropyClassifier(loss=FocalLoss(gamma=0.5)))
     sig = estimator_signature(pipe)
