@@ -71,7 +71,11 @@ class TrainingNet(NeuralNet):
 
     ``train_batch_sampler``, when given, replaces the shuffled training
     iterator: it yields lists of dataset indices, one per batch (CLMLE's
-    cluster-based batches).
+    cluster-based batches). ``train_sampler_factory``, when given, does the
+    same with a batch sampler built from the labels of the training rows
+    (``factory(labels)``, ``labels`` of shape ``(n_train, T)``), once per
+    fit: the rows that a validation split leaves for training, indexed as
+    the training subset is; the sampler is kept as ``train_batch_sampler_``.
 
     The data are a :class:`BatchDataset`, and every loader gathers a batch in
     one indexing step (:func:`batch_as_is` collates).
@@ -89,12 +93,15 @@ class TrainingNet(NeuralNet):
     # device-mapping path too, so a net fitted on a GPU loads on a CPU.
     cuda_dependent_attributes_ = ["module", "criterion", "optimizer_"]
 
-    def __init__(self, *args, train_batch_sampler=None, **kwargs):
+    def __init__(
+        self, *args, train_batch_sampler=None, train_sampler_factory=None, **kwargs
+    ):
         kwargs.setdefault("dataset", BatchDataset)
         kwargs.setdefault("iterator_train__collate_fn", batch_as_is)
         kwargs.setdefault("iterator_valid__collate_fn", batch_as_is)
         super().__init__(*args, **kwargs)
         self.train_batch_sampler = train_batch_sampler
+        self.train_sampler_factory = train_sampler_factory
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         y_true = to_tensor(y_true, device=self.device)
@@ -145,7 +152,23 @@ class TrainingNet(NeuralNet):
             return DataLoader(
                 dataset, batch_sampler=self.train_batch_sampler, collate_fn=batch_as_is
             )
+        if training and self.train_sampler_factory is not None:
+            self.train_batch_sampler_ = self.train_sampler_factory(
+                dataset_labels(dataset)
+            )
+            return DataLoader(
+                dataset, batch_sampler=self.train_batch_sampler_, collate_fn=batch_as_is
+            )
         return super().get_iterator(dataset, training=training)
+
+
+def dataset_labels(dataset):
+    """The targets of a :class:`BatchDataset` or of a ``Subset`` of one, as a
+    NumPy array, in the dataset's own order."""
+    if isinstance(dataset, Subset):
+        return dataset_labels(dataset.dataset)[np.asarray(dataset.indices)]
+    y = dataset.y
+    return y.detach().cpu().numpy() if torch.is_tensor(y) else np.asarray(y)
 
 
 class EpochMeans(Callback):

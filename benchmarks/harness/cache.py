@@ -185,7 +185,7 @@ _LEGACY_LOSS_NAMES = {
 _NEW_LOSS_PARAMETERS = {"VSLoss": {"vs_gamma": "gamma", "vs_tau": "tau"}}
 #: Estimator parameters added after the caches were written, with the default
 #: that trains as before: left out of the key at that default.
-_NEW_PARAMETER_DEFAULTS = {"max_norm": None}
+_NEW_PARAMETER_DEFAULTS = {"max_norm": None, "sampling": "instance"}
 
 
 def legacy_parameters(estimator):

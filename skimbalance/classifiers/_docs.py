@@ -181,6 +181,23 @@ _PRIOR_CORRECTION_DOC = """\
 
 
 RECIPE_OPTIONS_DOC = """\
+    sampling : {"instance", "class_balanced", "square_root", "progressive"}, default="instance"
+        How the training batches are drawn (Kang et al., ICLR 2020).
+        ``"instance"`` is the usual shuffled epoch, every training row once.
+        The others draw a class ``j`` with probability ``p_j`` and then one of
+        its rows, with ``p_j`` equal for every class (``"class_balanced"``),
+        proportional to ``sqrt(n_j)`` (``"square_root"``), or moving linearly
+        from the instance to the class-balanced probabilities over the
+        ``max_epochs`` of the fit (``"progressive"``); an epoch has as many
+        full batches as a plain one, every class gets the floor or the
+        ceiling of its expected draws, and the rows of a class come without
+        replacement (so a rare class's rows all appear once it is drawn as
+        often as it has rows). With early stopping the draws are from the
+        rows left for training. Multi-label targets are refused.
+        :class:`~skimbalance.CRLClassifier` gets 2 distinct samples of the
+        batch's rarest class in every batch, which its hard mining needs.
+        Use it instead of ``class_weight`` (re-sampling rather than
+        re-weighting), not with it.
     max_norm : float or None, default=None
         MaxNorm (Alshammari et al., CVPR 2022): after every optimizer step,
         each class vector of the linear classifier head is projected onto the

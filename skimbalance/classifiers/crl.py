@@ -215,6 +215,7 @@ class CRLClassifier(CETermMixin, RecipeOptionsMixin, BaseDeepClassifier):
         scoring=None,
         warm_start=False,
         optimizer_params=None,
+        sampling="instance",
         max_norm=None,
         prior_correction="auto",
         callbacks=None,
@@ -233,6 +234,7 @@ class CRLClassifier(CETermMixin, RecipeOptionsMixin, BaseDeepClassifier):
         self.normalize = normalize
         self.positive_fallback = positive_fallback
         self.loss = loss
+        self.sampling = sampling
         self.max_norm = max_norm
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes,
@@ -260,6 +262,10 @@ class CRLClassifier(CETermMixin, RecipeOptionsMixin, BaseDeepClassifier):
             random_state=random_state,
             verbose=verbose,
         )
+
+    # Class-balanced batches keep CRL's hard mining fed: every batch holds 2
+    # distinct samples of (at least) its rarest class.
+    _sampling_min_per_class = 2
 
     def _build_criterion(self, ctx):
         if self.crl_loss == "distribution" and not self.normalize:

@@ -141,6 +141,7 @@ class CrossEntropyClassifier(CETermMixin, RecipeOptionsMixin, BaseDeepClassifier
         scoring=None,
         warm_start=False,
         optimizer_params=None,
+        sampling="instance",
         max_norm=None,
         prior_correction=0.0,
         callbacks=None,
@@ -150,6 +151,7 @@ class CrossEntropyClassifier(CETermMixin, RecipeOptionsMixin, BaseDeepClassifier
         verbose=0,
     ):
         self.loss = loss
+        self.sampling = sampling
         self.max_norm = max_norm
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes,

@@ -278,6 +278,7 @@ default="large_margin"
         scoring=None,
         warm_start=False,
         optimizer_params=None,
+        sampling="instance",
         max_norm=None,
         prior_correction=0.0,
         callbacks=None,
@@ -301,6 +302,7 @@ default="large_margin"
         self.softmax_weight_start = softmax_weight_start
         self.sample_covariance = sample_covariance
         self.mc_predict = mc_predict
+        self.sampling = sampling
         self.max_norm = max_norm
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes,

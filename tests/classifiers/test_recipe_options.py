@@ -2,12 +2,13 @@
 ``max_norm`` and ``sampling``."""
 
 import math
+import pickle
 
 import numpy as np
 import pytest
 import torch
 from sklearn.base import clone
-from sklearn.datasets import make_classification
+from sklearn.datasets import make_classification, make_multilabel_classification
 from sklearn.model_selection import GridSearchCV
 from skorch.callbacks import Callback
 
@@ -19,8 +20,10 @@ from skimbalance import (
     load_model,
     save_model,
 )
-from skimbalance._net import TrainingNet
+from skimbalance._net import StratifiedValidationSplit, TrainingNet
+from skimbalance._validation import fit_seed
 from skimbalance.losses import VSLoss
+from skimbalance.miners.minority import minority_classes
 from skimbalance.optim.sam import SAM
 from skimbalance.training.ce_term import CE_LOSSES, rebalances
 
@@ -331,3 +334,149 @@ def test_max_norm_is_refused_where_the_head_is_not_linear(data):
     with pytest.raises(ValueError, match="max_norm"):
         CrossEntropyClassifier(**FAST, max_norm=0.0).fit(X, y)
     assert "max_norm" not in CLMLEClassifier().get_params()
+
+
+# ----------------------------------------------------------------- sampling
+class _Batches(Callback):
+    """The rows (``index``) of every training batch, per epoch."""
+
+    def on_train_begin(self, net, **kwargs):
+        self.epochs = []
+
+    def on_epoch_begin(self, net, **kwargs):
+        self.epochs.append([])
+
+    def on_batch_end(self, net, batch=None, training=False, **kwargs):
+        if training:
+            self.epochs[-1].append(np.asarray(batch[0]["index"]))
+
+
+@pytest.fixture(scope="module")
+def long_tail():
+    rng = np.random.default_rng(0)
+    y = np.repeat([0, 1, 2], [160, 32, 8])
+    X = (np.eye(3)[y] * 2 + rng.normal(size=(200, 3))).astype(np.float32)
+    return X, y
+
+
+def _fit_batches(cls, X, y, **params):
+    params = {**FAST, **params, "callbacks": [("batches", _Batches())]}
+    clf = cls(**params).fit(X, y)
+    return clf, dict(clf.net_.callbacks_)["batches"].epochs
+
+
+def test_instance_sampling_is_the_plain_shuffled_epoch(long_tail):
+    X, y = long_tail
+    clf, epochs = _fit_batches(CrossEntropyClassifier, X, y)
+    assert clf.net_.train_sampler_factory is None
+    for batches in epochs:  # every row once, the last batch short
+        np.testing.assert_array_equal(np.sort(np.concatenate(batches)), np.arange(200))
+        assert [len(b) for b in batches] == [32] * 6 + [8]
+
+
+@pytest.mark.parametrize(
+    "sampling, p",
+    [
+        ("class_balanced", np.full(3, 1 / 3)),
+        ("square_root", np.sqrt([160, 32, 8]) / np.sqrt([160, 32, 8]).sum()),
+    ],
+)
+def test_the_batches_follow_the_sampling(long_tail, sampling, p):
+    X, y = long_tail
+    _, epochs = _fit_batches(CrossEntropyClassifier, X, y, sampling=sampling)
+    for batches in epochs:
+        rows = np.concatenate(batches)
+        assert [len(b) for b in batches] == [32] * 7  # as many batches, all full
+        counts = np.bincount(y[rows], minlength=3)
+        assert (np.abs(counts - len(rows) * p) < 1).all()  # floor or ceiling
+        # The rare class drawn at least as often as it has rows: all appear.
+        assert set(rows[y[rows] == 2]) == set(np.flatnonzero(y == 2))
+
+
+def test_progressive_sampling_moves_to_class_balanced_epoch_by_epoch(long_tail):
+    X, y = long_tail
+    n = np.array([160, 32, 8])
+    _, epochs = _fit_batches(
+        CrossEntropyClassifier, X, y, sampling="progressive", max_epochs=4
+    )
+    for t, batches in enumerate(epochs):
+        rows = np.concatenate(batches)
+        p = (1 - t / 4) * n / n.sum() + (t / 4) / 3
+        counts = np.bincount(y[rows], minlength=3)
+        assert (np.abs(counts - len(rows) * p) < 1).all(), (t, counts)
+
+
+def test_crl_batches_keep_two_samples_of_a_minority_class(long_tail):
+    X, y = long_tail
+    clf, epochs = _fit_batches(CRLClassifier, X, y, sampling="square_root")
+    for batches in epochs:
+        for rows in batches:  # a minority class with 2 samples: mining runs
+            assert bool(minority_classes(torch.as_tensor(y[rows]), 3).any())
+            rare = y[rows] == 2
+            assert len(set(rows[rare])) >= 2  # 2 distinct samples of the rarest
+    assert clf.net_.train_batch_sampler_.min_per_class == 2
+    assert clf.minority_frequency_[2] > 0.9  # the rare class mined almost always
+
+
+def test_sampling_draws_from_the_rows_left_for_training(long_tail):
+    X, y = long_tail
+    clf, epochs = _fit_batches(
+        CrossEntropyClassifier,
+        X,
+        y,
+        sampling="class_balanced",
+        early_stopping=True,
+        validation_fraction=0.25,
+    )
+    sampler = clf.net_.train_batch_sampler_
+    train_rows = np.concatenate(epochs[0])
+    # The batches carry the rows' indices in the full set: none is a
+    # validation row, and the sampler counted the training rows' classes.
+    seed = fit_seed(FAST["random_state"])
+    train, valid = StratifiedValidationSplit(0.25, y, seed).indices(200)
+    assert not set(np.concatenate([np.concatenate(b) for b in epochs])) & set(valid)
+    assert sampler.class_counts_.tolist() == np.bincount(y[train]).tolist()
+    assert len(train_rows) == 32 * int(np.ceil(len(train) / 32))
+
+
+def test_sampling_is_seeded_and_refuses_multi_label(long_tail):
+    X, y = long_tail
+    a, _ = _fit_batches(CrossEntropyClassifier, X, y, sampling="class_balanced")
+    b, _ = _fit_batches(CrossEntropyClassifier, X, y, sampling="class_balanced")
+    c, _ = _fit_batches(CrossEntropyClassifier, X, y)
+    np.testing.assert_array_equal(a.predict_proba(X), b.predict_proba(X))
+    assert not np.allclose(a.predict_proba(X), c.predict_proba(X))
+    _, Y = make_multilabel_classification(n_samples=40, n_classes=3, random_state=0)
+    with pytest.raises(ValueError, match="not defined for a multi-label target"):
+        CrossEntropyClassifier(**FAST, sampling="square_root").fit(X[:40], Y)
+    assert "sampling" not in CLMLEClassifier().get_params()
+
+
+@pytest.mark.parametrize("cls", [CRLClassifier, UncertaintyMarginClassifier])
+def test_sampling_trains_the_methods(long_tail, cls):
+    X, y = long_tail
+    extra = {"warmup_epochs": 1} if cls is UncertaintyMarginClassifier else {}
+    clf = cls(**FAST, **extra, sampling="class_balanced").fit(X, y)
+    assert np.isfinite(clf.net_.history[:, "train_loss"]).all()
+    assert clf.net_.train_batch_sampler_.sampling == "class_balanced"
+
+
+def test_a_sampled_fit_pickles_saves_and_continues(long_tail, tmp_path):
+    X, y = long_tail
+    n = np.array([160, 32, 8])
+    clf, _ = _fit_batches(
+        CrossEntropyClassifier, X, y, sampling="progressive", max_epochs=2
+    )
+    again = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_array_equal(again.predict_proba(X), clf.predict_proba(X))
+    path = save_model(clf, tmp_path / "sampled.safetensors")
+    loaded = load_model(path, params={"callbacks": [("batches", _Batches())]})
+    assert loaded.sampling == "progressive"
+    np.testing.assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))
+    # A continued fit plans its progressive schedule over its own epochs.
+    clf.set_params(warm_start=True).fit(X, y)
+    epochs = dict(clf.net_.callbacks_)["batches"].epochs
+    assert len(epochs) == 2 and len(clf.net_.history) == 4
+    rows = np.concatenate(epochs[0])
+    counts = np.bincount(y[rows], minlength=3)
+    assert (np.abs(counts - len(rows) * n / n.sum()) < 1).all()

@@ -50,8 +50,12 @@ def test_the_vs_loss_has_its_own_keys_and_leaves_the_others_alone():
 
 def test_the_recipe_options_are_in_the_key_only_away_from_their_defaults():
     for cls in (CrossEntropyClassifier, CRLClassifier, UncertaintyMarginClassifier):
-        assert "max_norm" not in estimator_signature(cls())
+        sig = estimator_signature(cls())
+        assert "max_norm" not in sig and "sampling" not in sig
         assert estimator_signature(cls(max_norm=1.0))["max_norm"] == 1.0
+        assert estimator_signature(cls(sampling="square_root"))["sampling"] == (
+            "square_root"
+        )
 
 
 def test_the_estimators_in_a_pipeline_are_described_alike():
