@@ -41,8 +41,9 @@ class CETermMixin:
         if getattr(resolve_loss(self.loss), "make_head", None) is None:
             return None
         return (
-            f"loss={self.loss!r} trains its own classifier head (LDAM's cosine "
-            "head, whose class vectors are L2-normalised: their norms are all 1)."
+            f"loss={self.loss!r} brings its own classifier head (LDAM's cosine "
+            "head, whose class vectors are L2-normalised: their norms play no "
+            "part in the logits)."
         )
 
 

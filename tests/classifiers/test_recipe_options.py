@@ -98,6 +98,10 @@ def test_vs_loss_trains_the_estimators_with_the_training_counts(data, cls):
     np.testing.assert_array_equal(a.predict_proba(X), b.predict_proba(X))
     c = CrossEntropyClassifier(**FAST).fit(X, y)
     assert not np.allclose(a.predict_proba(X), c.predict_proba(X))
+    # gamma = 0 is logit adjustment, fit for fit.
+    la = CrossEntropyClassifier(**FAST, loss="logit_adjusted").fit(X, y)
+    vs0 = CrossEntropyClassifier(**FAST, loss=VSLoss(gamma=0.0)).fit(X, y)
+    np.testing.assert_allclose(la.predict_proba(X), vs0.predict_proba(X), atol=1e-6)
 
 
 def test_vs_loss_parameters_in_a_search_and_in_a_model_file(data, tmp_path):
