@@ -9,9 +9,11 @@ import torch
 from sklearn.model_selection import ShuffleSplit, StratifiedShuffleSplit
 from skorch import NeuralNet
 from skorch.callbacks import Callback
-from skorch.dataset import Dataset
-from skorch.utils import to_tensor
+from skorch.dataset import Dataset, unpack_data
+from skorch.utils import TeeGenerator, to_tensor
 from torch.utils.data import DataLoader, Subset
+
+from .optim.sam import SAM
 
 # Per-batch entries skorch itself records; everything else a criterion logs is
 # averaged into the epoch row by :class:`EpochMeans`.
@@ -69,10 +71,20 @@ class TrainingNet(NeuralNet):
 
     ``train_batch_sampler``, when given, replaces the shuffled training
     iterator: it yields lists of dataset indices, one per batch (CLMLE's
-    cluster-based batches).
+    cluster-based batches). ``train_sampler_factory``, when given, does the
+    same with a batch sampler built from the labels of the training rows
+    (``factory(labels)``, ``labels`` of shape ``(n_train, T)``), once per
+    fit: the rows that a validation split leaves for training, indexed as
+    the training subset is; the sampler is kept as ``train_batch_sampler_``.
 
     The data are a :class:`BatchDataset`, and every loader gathers a batch in
     one indexing step (:func:`batch_as_is` collates).
+
+    With a :class:`~skimbalance.optim.sam.SAM` optimizer, :meth:`train_step`
+    makes the two passes of a SAM step itself: the pass at ``w`` is skorch's
+    (its loss and the criterion's logs are the step's), the pass at ``w + e``
+    only gives the gradient the base optimizer steps with (the criterion is
+    in evaluation mode for it, so that it records and counts nothing twice).
     """
 
     # The estimators pass the module and the criterion as instances, so the
@@ -81,12 +93,15 @@ class TrainingNet(NeuralNet):
     # device-mapping path too, so a net fitted on a GPU loads on a CPU.
     cuda_dependent_attributes_ = ["module", "criterion", "optimizer_"]
 
-    def __init__(self, *args, train_batch_sampler=None, **kwargs):
+    def __init__(
+        self, *args, train_batch_sampler=None, train_sampler_factory=None, **kwargs
+    ):
         kwargs.setdefault("dataset", BatchDataset)
         kwargs.setdefault("iterator_train__collate_fn", batch_as_is)
         kwargs.setdefault("iterator_valid__collate_fn", batch_as_is)
         super().__init__(*args, **kwargs)
         self.train_batch_sampler = train_batch_sampler
+        self.train_sampler_factory = train_sampler_factory
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         y_true = to_tensor(y_true, device=self.device)
@@ -104,12 +119,56 @@ class TrainingNet(NeuralNet):
             return loss
         return out
 
+    def train_step(self, batch, **fit_params):
+        optimizer = self.optimizer_
+        if not isinstance(optimizer, SAM):
+            return super().train_step(batch, **fit_params)
+        self._zero_grad_optimizer()
+        step = self.train_step_single(batch, **fit_params)
+        self.notify(
+            "on_grad_computed",
+            named_parameters=TeeGenerator(self.get_all_learnable_params()),
+            batch=batch,
+            training=True,
+        )
+        optimizer.first_step(zero_grad=True)
+        criterion = self.criterion_
+        was_training = criterion.training
+        criterion.eval()
+        try:
+            Xi, yi = unpack_data(batch)
+            y_pred = self.infer(Xi, **fit_params)
+            self.get_loss(y_pred, yi, X=Xi, training=False).backward()
+        except BaseException:
+            optimizer.restore()  # back at w, no step taken
+            raise
+        finally:
+            criterion.train(was_training)
+        optimizer.second_step()
+        return step
+
     def get_iterator(self, dataset, training=False):
         if training and self.train_batch_sampler is not None:
             return DataLoader(
                 dataset, batch_sampler=self.train_batch_sampler, collate_fn=batch_as_is
             )
+        if training and self.train_sampler_factory is not None:
+            self.train_batch_sampler_ = self.train_sampler_factory(
+                dataset_labels(dataset)
+            )
+            return DataLoader(
+                dataset, batch_sampler=self.train_batch_sampler_, collate_fn=batch_as_is
+            )
         return super().get_iterator(dataset, training=training)
+
+
+def dataset_labels(dataset):
+    """The targets of a :class:`BatchDataset` or of a ``Subset`` of one, as a
+    NumPy array, in the dataset's own order."""
+    if isinstance(dataset, Subset):
+        return dataset_labels(dataset.dataset)[np.asarray(dataset.indices)]
+    y = dataset.y
+    return y.detach().cpu().numpy() if torch.is_tensor(y) else np.asarray(y)
 
 
 class EpochMeans(Callback):

@@ -82,6 +82,7 @@ from .class_weight import (
 )
 from .losses.cross_entropy import WeightedCrossEntropy
 from .modules import MLPBackbone, MultiTaskNet, TaskLinear, infer_output_dim
+from .optim.sam import SAM
 from .training.deferred_reweighting import DeferredReweighting
 from .training.head_retraining import retrain_task_head
 
@@ -234,6 +235,13 @@ def training_inputs_on(inputs, device):
     }
 
 
+def _optimizer_kind(optimizer):
+    """The optimizer's class, and for SAM its base optimizer's (whose state
+    a warm start carries over)."""
+    base = getattr(optimizer, "base_optimizer", None)
+    return type(optimizer), None if base is None else type(base)
+
+
 def _silent(*args, **kwargs):
     """A sink that prints nothing (picklable, unlike a lambda)."""
 
@@ -255,12 +263,17 @@ TRAINING_OPTION_CONSTRAINTS = {
     "head_retraining_epochs": [Interval(numbers.Integral, 1, None, closed="left")],
 }
 
-#: The torch optimizer of each value of ``optimizer``.
+#: The torch optimizer of each value of ``optimizer``; ``"sam"`` wraps one of
+#: the others (``optimizer_params["base_optimizer"]``, default ``"sgd"``).
 OPTIMIZERS = {
     "adam": torch.optim.Adam,
     "adamw": torch.optim.AdamW,
     "sgd": torch.optim.SGD,
+    "sam": SAM,
 }
+
+#: SAM's own keys of ``optimizer_params`` and their defaults (Foret et al.).
+_SAM_DEFAULTS = {"base_optimizer": "sgd", "rho": 0.05}
 
 # What a warm start checks against the fitted network (restored when it is
 # rejected, so that the fitted model stays usable).
@@ -305,7 +318,7 @@ class BaseDeepClassifier(ClassifierMixin, BaseEstimator):
         "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
         "lr": [Interval(numbers.Real, 0, None, closed="neither")],
         "weight_decay": [Interval(numbers.Real, 0, None, closed="left")],
-        "optimizer": [StrOptions({"adam", "adamw", "sgd"})],
+        "optimizer": [StrOptions(set(OPTIMIZERS))],
         "class_weight": [
             None,
             dict,
@@ -581,6 +594,10 @@ class BaseDeepClassifier(ClassifierMixin, BaseEstimator):
     def _net_kwargs(self, ctx):
         return {}
 
+    def _recipe_callbacks(self, ctx):
+        """Callbacks of the long-tail recipe options (``max_norm``), if any."""
+        return []
+
     def _on_fit_end(self, ctx):
         pass
 
@@ -837,7 +854,7 @@ class BaseDeepClassifier(ClassifierMixin, BaseEstimator):
                 "embedding_dim, loss, ...) has other parameter shapes. Fit with "
                 f"warm_start=False to train a new one. ({exc})"
             ) from None
-        if type(net.optimizer_) is type(previous.optimizer_):
+        if _optimizer_kind(net.optimizer_) == _optimizer_kind(previous.optimizer_):
             state = previous.optimizer_.state_dict()["state"]
             groups = net.optimizer_.state_dict()["param_groups"]
             net.optimizer_.load_state_dict({"state": state, "param_groups": groups})
@@ -930,16 +947,51 @@ class BaseDeepClassifier(ClassifierMixin, BaseEstimator):
             del self._scoring_in_fit
 
     def _optimizer_kwargs(self):
-        """The optimizer's keyword arguments besides ``lr`` and ``weight_decay``."""
-        cls = OPTIMIZERS[self.optimizer]
-        kwargs = {"momentum": 0.9} if self.optimizer == "sgd" else {}
+        """The optimizer's keyword arguments besides ``lr`` and ``weight_decay``.
+
+        For ``optimizer="sam"``: SAM's ``base_optimizer`` (a class) and
+        ``rho``, then the base optimizer's own arguments.
+        """
         params = dict(self.optimizer_params or {})
+        if self.optimizer != "sam":
+            return self._base_optimizer_kwargs(self.optimizer, params)
+        base = params.pop("base_optimizer", _SAM_DEFAULTS["base_optimizer"])
+        rho = params.pop("rho", _SAM_DEFAULTS["rho"])
+        bases = sorted(set(OPTIMIZERS) - {"sam"})
+        if not isinstance(base, str) or base not in bases:
+            raise ValueError(
+                f"optimizer_params['base_optimizer'] must be one of {bases} (the "
+                f"optimizer SAM wraps), got {base!r}."
+            )
+        if (
+            isinstance(rho, bool)
+            or not isinstance(rho, numbers.Real)
+            or not (np.isfinite(rho) and rho >= 0)
+        ):
+            raise ValueError(
+                "optimizer_params['rho'] (SAM's neighbourhood radius) must be a "
+                f"finite number >= 0, got {rho!r}."
+            )
+        kwargs = self._base_optimizer_kwargs(base, params, sam=True)
+        return {"base_optimizer": OPTIMIZERS[base], "rho": float(rho), **kwargs}
+
+    def _base_optimizer_kwargs(self, name, params, sam=False):
+        """The checked keyword arguments ``params`` of the torch optimizer ``name``."""
+        cls = OPTIMIZERS[name]
+        where = (
+            f"optimizer='sam' with base_optimizer={name!r}"
+            if sam
+            else f"optimizer={name!r}"
+        )
+        kwargs = {"momentum": 0.9} if name == "sgd" else {}
         accepted = [
             name
             for name, p in inspect.signature(cls).parameters.items()
             if name not in _OWN_OPTIMIZER_ARGS
             and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
         ]
+        if sam:
+            accepted = list(_SAM_DEFAULTS) + accepted
         for key in params:
             if key in _OWN_OPTIMIZER_ARGS:
                 raise ValueError(
@@ -948,10 +1000,15 @@ class BaseDeepClassifier(ClassifierMixin, BaseEstimator):
                     f"torch.optim.{cls.__name__} takes: {', '.join(accepted)}."
                 )
             if key not in accepted:
+                hint = (
+                    " (SAM's rho and base_optimizer need optimizer='sam')"
+                    if key in _SAM_DEFAULTS
+                    else ""
+                )
                 raise ValueError(
                     f"optimizer_params has the key {key!r}, which "
-                    f"torch.optim.{cls.__name__} (optimizer={self.optimizer!r}) does "
-                    f"not take; it takes: {', '.join(accepted)}."
+                    f"torch.optim.{cls.__name__} ({where}) does "
+                    f"not take{hint}; it takes: {', '.join(accepted)}."
                 )
         kwargs.update(params)
         try:  # torch checks the values (e.g. nesterov needs momentum > 0)
@@ -963,8 +1020,8 @@ class BaseDeepClassifier(ClassifierMixin, BaseEstimator):
             )
         except (TypeError, ValueError, RuntimeError) as exc:
             raise ValueError(
-                f"optimizer_params={params!r} is not valid for "
-                f"torch.optim.{cls.__name__}: {exc}"
+                f"optimizer_params={dict(self.optimizer_params or {})!r} is not "
+                f"valid for torch.optim.{cls.__name__} ({where}): {exc}"
             ) from None
         return kwargs
 
@@ -998,6 +1055,7 @@ class BaseDeepClassifier(ClassifierMixin, BaseEstimator):
             ("epoch_means", EpochMeans()),
         ]
         callbacks += list(self._build_callbacks(ctx))
+        callbacks += list(self._recipe_callbacks(ctx))
         if ctx.deferred_class_weights is not None:
             drw = DeferredReweighting(
                 ctx.deferred_class_weights, self._class_weight_start()

@@ -51,6 +51,12 @@ def run_onnx(path, X):
         ("ce", "multiclass", {}),
         ("ce", "binary", dict(prior_correction=1.0)),
         ("ce", "multilabel", dict(loss=LDAMLoss(scale=10.0))),
+        # The training recipes change training only: the graph is the network's.
+        (
+            "ce",
+            "multiclass",
+            dict(loss="vs", sampling="square_root", max_norm=1.0, optimizer="sam"),
+        ),
         ("crl", "multiclass", {}),  # prior_correction="auto": tau = 1
         ("crl", "multilabel", {}),
         ("clmle", "multiclass", {}),

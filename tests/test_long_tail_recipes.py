@@ -72,7 +72,7 @@ def test_the_building_blocks_train_through_the_training_net():
     torch.manual_seed(0)
     net = TrainingNet(
         module=Net(),
-        criterion=VSLoss([list(COUNTS)], gamma=0.2, tau=1.0),
+        criterion=VSLoss(gamma=0.2, tau=1.0, class_counts=[list(COUNTS)]),
         optimizer=SAM,
         optimizer__rho=0.05,
         optimizer__momentum=0.9,
@@ -126,7 +126,7 @@ def _page_code_blocks():
 
 def test_the_user_guide_examples_run_and_say_what_they_show(capsys):
     blocks = _page_code_blocks()
-    assert len(blocks) == 8
+    assert len(blocks) == 9
     namespace = {}
     for block in blocks:
         exec(compile(block, "long_tail_recipes.rst", "exec"), namespace)
@@ -145,3 +145,4 @@ def test_the_user_guide_examples_run_and_say_what_they_show(capsys):
     assert ns.tau_logits.shape == (666, 3)
     assert np.abs(ns.estimated - [0.2, 0.3, 0.5]).max() < 0.1
     assert ns.y_pred.shape == (3000,)
+    assert bool(ns.norms.max() <= 1.0 + 1e-6)  # the estimator's MaxNorm

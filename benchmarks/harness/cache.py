@@ -177,7 +177,11 @@ _LEGACY_LOSS_NAMES = {
     "FocalLoss": "focal",
     "LogitAdjustedLoss": "logit_adjusted",
     "LDAMLoss": "ldam",
+    "VSLoss": "vs",
 }
+#: The parameters of the losses added after the rename, written only for
+#: their own loss (so the keys of every other row are unchanged).
+_NEW_LOSS_PARAMETERS = {"VSLoss": {"vs_gamma": "gamma", "vs_tau": "tau"}}
 
 
 def legacy_parameters(estimator):
@@ -214,6 +218,8 @@ def legacy_parameters(estimator):
         params["loss"] = _LEGACY_LOSS_NAMES.get(kind, kind)
         for old, (owner, name, default) in _LEGACY_LOSS_PARAMETERS.items():
             params[old] = getattr(loss, name) if kind == owner else default
+        for key, name in _NEW_LOSS_PARAMETERS.get(kind, {}).items():
+            params[key] = getattr(loss, name)
     weights = params.get("class_weight")
     if isinstance(weights, EffectiveNumberWeights):
         params["class_weight"] = "effective_number"
@@ -232,6 +238,8 @@ def legacy_parameters(estimator):
 #: Parameters added to the estimators after the caches were first keyed, and
 #: the default at which each one changes nothing.
 _ADDED_DEFAULTS = {
+    "max_norm": None,
+    "sampling": "instance",
     "target_prior": "uniform",
     "head_retraining": None,
     "head_retraining_epochs": 10,

@@ -1,7 +1,7 @@
 """The docstrings the estimators share (parameters, options, attributes)."""
 
 LOSS_PARAMETERS_DOC = """
-    loss : {"cross_entropy", "focal", "logit_adjusted", "ldam"} or loss object, default="cross_entropy"
+    loss : {"cross_entropy", "focal", "logit_adjusted", "ldam", "vs"} or loss object, default="cross_entropy"
         The cross-entropy term (see the user guide's "Long-tail losses"): a
         string for a loss at its defaults, or a loss object of
         :mod:`skimbalance.losses` carrying its own parameters (tuned in a
@@ -22,7 +22,13 @@ LOSS_PARAMETERS_DOC = """
           embedding and class vectors, logits ``scale * cos``) whose target
           cosine must win by ``Delta_j = C / n_j ** (1/4)``, ``C`` such that
           the rarest class gets ``max_margin``. Predictions use
-          ``scale * cos``.
+          ``scale * cos``;
+        - ``"vs"`` or :class:`~skimbalance.losses.VSLoss`
+          ``(gamma=0.2, tau=1.0)``: the vector-scaling loss (Kini et al.,
+          2021), the cross-entropy of ``Delta * f(x) + tau * log pi`` with
+          ``Delta_j = (n_j / n_max) ** gamma``: logit adjustment plus a
+          multiplicative scaling that keeps widening the rare classes'
+          margins. Predictions use the raw logits ``f(x)``.
 
         Combine with ``class_weight`` (e.g. ``"effective_number"``) and
         ``class_weight_start_epoch`` for class-balanced focal loss or
@@ -58,8 +64,13 @@ SHARED_PARAMETERS_DOC = """
         Learning rate.
     weight_decay : float, default=0.0
         L2 penalty of the optimizer.
-    optimizer : {"adam", "adamw", "sgd"}, default="adam"
-        Optimizer (SGD uses momentum 0.9).
+    optimizer : {"adam", "adamw", "sgd", "sam"}, default="adam"
+        Optimizer (SGD uses momentum 0.9). ``"sam"`` is sharpness-aware
+        minimization (Foret et al., 2021) wrapping one of the others: each
+        step takes the gradient at the worst weights within a radius ``rho``
+        (two forward and backward passes per step). Its settings are keys of
+        ``optimizer_params``: ``"base_optimizer"`` (default ``"sgd"``) and
+        ``"rho"`` (default 0.05), beside the base optimizer's own arguments.
     class_weight : dict, list of dict, "balanced", "effective_number", EffectiveNumberWeights or None, default=None
         Weights of the classes in the loss, multiplied with ``sample_weight``.
         ``"balanced"`` uses ``n_samples / (n_classes * count)``;
@@ -144,8 +155,10 @@ _OPTIONS_DOC = """
         Extra keyword arguments of the torch optimizer, besides ``lr`` and
         ``weight_decay``: e.g. ``{"betas": (0.9, 0.99)}`` for Adam or
         ``{"momentum": 0.0}``, ``{"nesterov": True}`` for SGD (whose momentum
-        is 0.9 unless given here). An argument the optimizer does not take is
-        a ValueError naming it.
+        is 0.9 unless given here); with ``optimizer="sam"`` also
+        ``"base_optimizer"`` and ``"rho"``, e.g. ``{"base_optimizer": "sgd",
+        "rho": 0.1, "momentum": 0.9}``. An argument the optimizer does not take
+        is a ValueError naming it.
 """
 
 _PRIOR_CORRECTION_DOC = """\
@@ -205,12 +218,44 @@ _PRIOR_CORRECTION_DOC = """\
 """
 
 
-def training_options_doc(prior_correction_default, note=""):
+RECIPE_OPTIONS_DOC = """\
+    sampling : {"instance", "class_balanced", "square_root", "progressive"}, default="instance"
+        How the training batches are drawn (Kang et al., ICLR 2020).
+        ``"instance"`` is the usual shuffled epoch, every training row once.
+        The others draw a class ``j`` with probability ``p_j`` and then one of
+        its rows, with ``p_j`` equal for every class (``"class_balanced"``),
+        proportional to ``sqrt(n_j)`` (``"square_root"``), or moving linearly
+        from the instance to the class-balanced probabilities over the
+        ``max_epochs`` of the fit (``"progressive"``); an epoch has as many
+        full batches as a plain one, every class gets the floor or the
+        ceiling of its expected draws, and the rows of a class come without
+        replacement (so a rare class's rows all appear once it is drawn as
+        often as it has rows). With early stopping the draws are from the
+        rows left for training. Multi-label targets are refused.
+        :class:`~skimbalance.CRLClassifier` gets 2 distinct samples of the
+        batch's rarest class in every batch, which its hard mining needs.
+        Use it instead of ``class_weight`` (re-sampling rather than
+        re-weighting), not with it.
+    max_norm : float or None, default=None
+        MaxNorm (Alshammari et al., CVPR 2022): after every optimizer step,
+        each class vector of the linear classifier head is projected onto the
+        ball of this radius (a longer vector is shortened to it, a shorter one
+        left alone), so that the frequent classes' vectors cannot outgrow the
+        rare ones'. With ``weight_decay`` (the recipe's main knob: it is what
+        shrinks and balances the norms over training) it is the
+        weight-balancing recipe. ``None`` projects nothing. Needs a linear
+        head: a ValueError names the settings without one.
+"""
+
+
+def training_options_doc(prior_correction_default, note="", recipes=False):
     """The shared training options' docstring, with this estimator's default of
     ``prior_correction`` and a ``note`` on it (see the user guide's table of
-    defaults)."""
-    return _OPTIONS_DOC + _PRIOR_CORRECTION_DOC.format(
-        default=prior_correction_default, note=note
+    defaults); ``recipes`` adds the long-tail recipe options."""
+    return (
+        _OPTIONS_DOC
+        + (RECIPE_OPTIONS_DOC if recipes else "")
+        + _PRIOR_CORRECTION_DOC.format(default=prior_correction_default, note=note)
     )
 
 

@@ -11,6 +11,7 @@ from ..base import TRAINING_OPTION_CONSTRAINTS, BaseDeepClassifier
 from ..losses.crl import LOSSES, MININGS
 from ..training.ce_term import is_plain_cross_entropy
 from ..training.crl import DISTANCE_RANGE, CRLCriterion, imbalance_measure
+from ..training.recipes import RECIPE_CONSTRAINTS, RecipeOptionsMixin
 from ._docs import (
     LOSS_PARAMETERS_DOC,
     SHARED_ATTRIBUTES_DOC,
@@ -29,10 +30,11 @@ _CRL_OPTIONS_DOC = training_options_doc(
         ``class_weight`` or a rebalancing ``loss`` already re-balanced the
         training, then ``tau = 0``. ``prior_correction=0`` is the paper's
         method as published.""",
+    recipes=True,
 )
 
 
-class CRLClassifier(CETermMixin, BaseDeepClassifier):
+class CRLClassifier(CETermMixin, RecipeOptionsMixin, BaseDeepClassifier):
     __doc__ = f"""Network trained with the Class Rectification Loss (Dong et al., ICCV 2017).
 
     Cross-entropy alone lets the majority classes shape the feature space. CRL
@@ -166,6 +168,7 @@ class CRLClassifier(CETermMixin, BaseDeepClassifier):
     _parameter_constraints: dict = {
         **BaseDeepClassifier._parameter_constraints,
         **TRAINING_OPTION_CONSTRAINTS,
+        **RECIPE_CONSTRAINTS,
         "mining": [StrOptions(set(MININGS))],
         "crl_loss": [StrOptions(set(LOSSES))],
         "k": [Interval(numbers.Integral, 1, None, closed="left")],
@@ -212,6 +215,8 @@ class CRLClassifier(CETermMixin, BaseDeepClassifier):
         scoring=None,
         warm_start=False,
         optimizer_params=None,
+        sampling="instance",
+        max_norm=None,
         prior_correction="auto",
         target_prior="uniform",
         head_retraining=None,
@@ -233,6 +238,8 @@ class CRLClassifier(CETermMixin, BaseDeepClassifier):
         self.normalize = normalize
         self.positive_fallback = positive_fallback
         self.loss = loss
+        self.sampling = sampling
+        self.max_norm = max_norm
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes,
             dropout=dropout,
@@ -263,6 +270,10 @@ class CRLClassifier(CETermMixin, BaseDeepClassifier):
             random_state=random_state,
             verbose=verbose,
         )
+
+    # Class-balanced batches keep CRL's hard mining fed: every batch holds 2
+    # distinct samples of (at least) its rarest class.
+    _sampling_min_per_class = 2
 
     def _build_criterion(self, ctx):
         if self.crl_loss == "distribution" and not self.normalize:

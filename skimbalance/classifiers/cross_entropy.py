@@ -4,7 +4,14 @@ from sklearn.utils._param_validation import StrOptions
 from torch import nn
 
 from ..base import TRAINING_OPTION_CONSTRAINTS, BaseDeepClassifier
-from ..training.ce_term import CE_LOSSES, ce_criterion, ce_head, rebalances
+from ..training.ce_term import (
+    CE_LOSSES,
+    ce_criterion,
+    ce_head,
+    rebalances,
+    resolve_loss,
+)
+from ..training.recipes import RECIPE_CONSTRAINTS, RecipeOptionsMixin
 from ._docs import (
     LOSS_PARAMETERS_DOC,
     SHARED_ATTRIBUTES_DOC,
@@ -30,6 +37,15 @@ class CETermMixin:
     def _rebalanced_training(self):
         return super()._rebalanced_training() or rebalances(self.loss)
 
+    def _max_norm_refusal(self):
+        if getattr(resolve_loss(self.loss), "make_head", None) is None:
+            return None
+        return (
+            f"loss={self.loss!r} brings its own classifier head (LDAM's cosine "
+            "head, whose class vectors are L2-normalised: their norms play no "
+            "part in the logits)."
+        )
+
 
 _CE_OPTIONS_DOC = training_options_doc(
     "0.0",
@@ -40,10 +56,11 @@ _CE_OPTIONS_DOC = training_options_doc(
         ``loss="logit_adjusted"``, which already predicts with prior-free
         logits, unless a stronger correction is wanted (``"auto"`` gives 0
         there).""",
+    recipes=True,
 )
 
 
-class CrossEntropyClassifier(CETermMixin, BaseDeepClassifier):
+class CrossEntropyClassifier(CETermMixin, RecipeOptionsMixin, BaseDeepClassifier):
     __doc__ = f"""Neural network trained with cross-entropy or a long-tail loss.
 
     The same backbone, embedding layer and training loop as every method of
@@ -100,6 +117,7 @@ class CrossEntropyClassifier(CETermMixin, BaseDeepClassifier):
         **BaseDeepClassifier._parameter_constraints,
         **LOSS_PARAMETER_CONSTRAINTS,
         **TRAINING_OPTION_CONSTRAINTS,
+        **RECIPE_CONSTRAINTS,
     }
 
     def __init__(
@@ -124,6 +142,8 @@ class CrossEntropyClassifier(CETermMixin, BaseDeepClassifier):
         scoring=None,
         warm_start=False,
         optimizer_params=None,
+        sampling="instance",
+        max_norm=None,
         prior_correction=0.0,
         target_prior="uniform",
         head_retraining=None,
@@ -136,6 +156,8 @@ class CrossEntropyClassifier(CETermMixin, BaseDeepClassifier):
         verbose=0,
     ):
         self.loss = loss
+        self.sampling = sampling
+        self.max_norm = max_norm
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes,
             dropout=dropout,

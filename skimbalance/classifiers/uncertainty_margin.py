@@ -10,6 +10,7 @@ from .._warnings import warn_once
 from ..base import TRAINING_OPTION_CONSTRAINTS, BaseDeepClassifier, torch_threads
 from ..losses.large_margin import MARGIN_TYPES
 from ..modules import MultiTaskNet
+from ..training.recipes import RECIPE_CONSTRAINTS, RecipeOptionsMixin
 from ..training.uncertainty_margin import (
     MarginHead,
     UncertaintyMarginCriterion,
@@ -57,10 +58,11 @@ _UM_OPTIONS_DOC = training_options_doc(
         a ``class_weight`` too); with ``class_weight=None`` (the paper's
         method), ``prior_correction=1`` or ``"auto"`` corrects the training
         prior at prediction.""",
+    recipes=True,
 )
 
 
-class UncertaintyMarginClassifier(BaseDeepClassifier):
+class UncertaintyMarginClassifier(RecipeOptionsMixin, BaseDeepClassifier):
     __doc__ = f"""Uncertainty-driven max-margin network (Khan et al., CVPR 2019).
 
     Rare classes are predicted with more Bayesian uncertainty; the method
@@ -228,6 +230,7 @@ default="large_margin"
     _parameter_constraints: dict = {
         **BaseDeepClassifier._parameter_constraints,
         **TRAINING_OPTION_CONSTRAINTS,
+        **RECIPE_CONSTRAINTS,
         "margin_type": [StrOptions(set(MARGIN_TYPES))],
         "max_margin": [Interval(numbers.Integral, 1, None, closed="left")],
         "margin_source": [StrOptions({"uncertainty", "fixed"})],
@@ -281,6 +284,8 @@ default="large_margin"
         scoring=None,
         warm_start=False,
         optimizer_params=None,
+        sampling="instance",
+        max_norm=None,
         prior_correction=0.0,
         target_prior="uniform",
         head_retraining=None,
@@ -307,6 +312,8 @@ default="large_margin"
         self.softmax_weight_start = softmax_weight_start
         self.sample_covariance = sample_covariance
         self.mc_predict = mc_predict
+        self.sampling = sampling
+        self.max_norm = max_norm
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes,
             dropout=dropout,
@@ -350,6 +357,15 @@ default="large_margin"
         if self.freeze_margins == "auto":
             return self.class_weight is not None
         return bool(self.freeze_margins)
+
+    def _max_norm_refusal(self):
+        if self.margin_type == "large_margin":
+            return None
+        return (
+            f"margin_type={self.margin_type!r} normalises the class vectors "
+            "inside its loss (their norms play no part); MaxNorm applies to "
+            "margin_type='large_margin'."
+        )
 
     def _build_module(self, ctx):
         backbone, width = self._build_backbone(ctx)

@@ -4,6 +4,7 @@ import math
 
 import torch
 
+from .._params import ParamsMixin, check_number, unbound_message
 from .cross_entropy import weighted_cross_entropy
 from .logit_adjusted import log_class_prior
 
@@ -105,19 +106,24 @@ def vs_loss(logits, targets, scale, offset, weight=None):
     return weighted_cross_entropy(logits * scale + offset, targets, weight)
 
 
-class VSLoss(torch.nn.Module):
+class VSLoss(ParamsMixin, torch.nn.Module):
     """Module form of :func:`vs_loss` following the criterion protocol.
+
+    Given to an estimator (``loss=VSLoss(gamma=0.3)``, or ``loss="vs"`` at the
+    defaults) it needs no counts: the estimator binds it to its training set
+    at ``fit`` (:meth:`with_class_counts`). The loss changes training only:
+    the network predicts with its raw logits.
 
     Parameters
     ----------
-    class_counts : array-like of shape (T, C)
+    gamma : float, default=0.2
+        Exponent of ``Delta_j = (n_j / n_max) ** gamma``, ``>= 0``.
+    tau : float, default=1.0
+        Strength of ``iota_j = tau * log pi_j``, ``>= 0``.
+    class_counts : array-like of shape (T, C) or None, default=None
         Training-set count of each class of each task; ``Delta`` and ``iota``
         (:func:`vs_parameters`) are kept as the buffers ``scale`` and
-        ``offset``.
-    gamma : float, default=0.2
-        Exponent of ``Delta_j = (n_j / n_max) ** gamma``.
-    tau : float, default=1.0
-        Strength of ``iota_j = tau * log pi_j``.
+        ``offset``. Needed to compute the loss.
 
     References
     ----------
@@ -128,21 +134,35 @@ class VSLoss(torch.nn.Module):
     Examples
     --------
     >>> import torch
-    >>> from skimbalance.losses.vector_scaling import VSLoss
-    >>> crit = VSLoss([[1, 1]], gamma=0.3, tau=1.0)  # balanced: plain CE
+    >>> from skimbalance.losses import VSLoss
+    >>> crit = VSLoss(gamma=0.3, tau=1.0, class_counts=[[1, 1]])  # balanced: CE
     >>> round(float(crit((torch.zeros(2, 1, 2),), torch.tensor([[0], [1]]), {})), 4)
     0.6931
+    >>> VSLoss(gamma=0.5).with_class_counts([[16, 1]]).scale
+    tensor([[1.0000, 0.2500]])
     """
 
-    def __init__(self, class_counts, gamma=0.2, tau=1.0):
+    rebalances = True
+
+    def __init__(self, gamma=0.2, tau=1.0, *, class_counts=None):
         super().__init__()
         self.gamma = gamma
         self.tau = tau
-        scale, offset = vs_parameters(class_counts, gamma=gamma, tau=tau)
+        scale = offset = None
+        if class_counts is not None:
+            scale, offset = vs_parameters(class_counts, gamma=gamma, tau=tau)
         self.register_buffer("scale", scale)
         self.register_buffer("offset", offset)
 
+    def with_class_counts(self, class_counts):
+        """A checked copy bound to ``class_counts`` (its ``Delta`` and ``iota``)."""
+        check_number(self, "gamma", 0)
+        check_number(self, "tau", 0)
+        return type(self)(**self.get_params(), class_counts=class_counts)
+
     def forward(self, y_pred, y_true, batch):
+        if self.scale is None:
+            raise ValueError(unbound_message(self))
         return vs_loss(
             y_pred[0], y_true, self.scale, self.offset, batch.get("sample_weight")
         )

@@ -139,6 +139,19 @@ class SAM(torch.optim.Optimizer):
             self.zero_grad()
 
     @torch.no_grad()
+    def restore(self):
+        """Move the weights back to ``w`` after :meth:`first_step`, without a step.
+
+        What :meth:`second_step` does first; call it alone to give up a step
+        whose second pass failed. A no-op when there is nothing to restore.
+        """
+        for group in self.param_groups:
+            for p in group["params"]:
+                saved = self.state[p].pop("sam_w", None)
+                if saved is not None:
+                    p.copy_(saved)
+
+    @torch.no_grad()
     def second_step(self, zero_grad=False):
         """Restore ``w`` and step the base optimizer with the gradients at ``w + e``.
 
@@ -147,11 +160,7 @@ class SAM(torch.optim.Optimizer):
         zero_grad : bool, default=False
             Zero the gradients after the step.
         """
-        for group in self.param_groups:
-            for p in group["params"]:
-                saved = self.state[p].pop("sam_w", None)
-                if saved is not None:
-                    p.copy_(saved)
+        self.restore()
         self.base_optimizer.step()
         if zero_grad:
             self.zero_grad()

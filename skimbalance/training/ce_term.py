@@ -14,6 +14,7 @@ from ..losses.cross_entropy import WeightedCrossEntropy
 from ..losses.focal import FocalLoss
 from ..losses.ldam import LDAMLoss
 from ..losses.logit_adjusted import LogitAdjustedLoss
+from ..losses.vector_scaling import VSLoss
 
 #: The loss each string value of ``loss`` names, at its default parameters.
 CE_LOSSES = {
@@ -21,6 +22,7 @@ CE_LOSSES = {
     "focal": FocalLoss,
     "logit_adjusted": LogitAdjustedLoss,
     "ldam": LDAMLoss,
+    "vs": VSLoss,
 }
 
 
@@ -44,7 +46,7 @@ def is_plain_cross_entropy(loss):
 
 
 def rebalances(loss):
-    """Whether ``loss`` already targets the balanced error (logit adjustment, LDAM)."""
+    """Whether ``loss`` already targets the balanced error (logit adjustment, LDAM, VS)."""
     return bool(getattr(resolve_loss(loss), "rebalances", False))
 
 

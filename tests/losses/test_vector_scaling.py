@@ -99,7 +99,7 @@ def test_rare_class_scale_raises_its_loss_at_a_margin():
 
 
 def test_module_follows_the_criterion_protocol():
-    crit = VSLoss([[30, 3]], gamma=0.25, tau=1.0)
+    crit = VSLoss(gamma=0.25, tau=1.0, class_counts=[[30, 3]])
     logits = torch.randn(5, 1, 2)
     y = torch.randint(0, 2, (5, 1))
     w = torch.rand(5, 1)

@@ -16,7 +16,7 @@ from skimbalance import (
     UncertaintyMarginClassifier,
 )
 from skimbalance.class_weight import EffectiveNumberWeights
-from skimbalance.losses import FocalLoss, LDAMLoss
+from skimbalance.losses import FocalLoss, LDAMLoss, VSLoss
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -37,6 +37,25 @@ def test_loss_objects_are_described_by_the_flat_names():
     )
     assert (sig["ldam_max_margin"], sig["class_weight"]) == (0.3, "effective_number")
     assert sig["effective_number_beta"] == 0.99
+
+
+def test_the_vs_loss_has_its_own_keys_and_leaves_the_others_alone():
+    sig = estimator_signature(CrossEntropyClassifier(loss=VSLoss(gamma=0.3)))
+    assert (sig["loss"], sig["vs_gamma"], sig["vs_tau"]) == ("vs", 0.3, 1.0)
+    assert estimator_signature(CrossEntropyClassifier(loss="vs")) == (
+        estimator_signature(CrossEntropyClassifier(loss=VSLoss()))
+    )
+    assert "vs_gamma" not in estimator_signature(CrossEntropyClassifier())
+
+
+def test_the_recipe_options_are_in_the_key_only_away_from_their_defaults():
+    for cls in (CrossEntropyClassifier, CRLClassifier, UncertaintyMarginClassifier):
+        sig = estimator_signature(cls())
+        assert "max_norm" not in sig and "sampling" not in sig
+        assert estimator_signature(cls(max_norm=1.0))["max_norm"] == 1.0
+        assert estimator_signature(cls(sampling="square_root"))["sampling"] == (
+            "square_root"
+        )
 
 
 def test_the_estimators_in_a_pipeline_are_described_alike():
