@@ -780,20 +780,57 @@ def _plan_split(n: int, n_clusters: int, n_children: int) -> tuple[Tensor, Tenso
     return k_child, n_child
 
 
+def _choice_rounds_assignment(
+    x: Tensor, centroids: Tensor, capacities: Tensor
+) -> Tensor:
+    """Capacity-exact assignment to a few centres, by rounds of choices.
+
+    In round ``r`` every unassigned point asks for its ``r``-th most similar
+    centre; a centre takes the most similar askers up to its remaining
+    capacity (ties to the lower point index) and never gives a place back.
+    A point refused by every centre would mean that all were full, so after
+    ``len(centroids)`` rounds every point has a centre. Unlike deferred
+    acceptance, each round sorts the unassigned points only, which keeps the
+    cut of a large class cheap.
+    """
+    n, k = x.shape[0], centroids.shape[0]
+    sims = x @ centroids.T
+    prefs = torch.sort(sims, dim=1, descending=True, stable=True).indices
+    assigned = torch.full((n,), -1, dtype=torch.long, device=x.device)
+    remaining = capacities.clone()
+    for r in range(k):  # a loop over choices (at most fanout), not points
+        free = torch.nonzero(assigned < 0, as_tuple=True)[0]
+        if free.numel() == 0:
+            break
+        cl = prefs[free, r]
+        sim = sims[free, cl]
+        order = _stable_argsort(sim, descending=True)
+        order = order[_stable_argsort(cl[order])]
+        s_pts, s_cl = free[order], cl[order]
+        counts = torch.bincount(s_cl, minlength=k)
+        starts = torch.cumsum(counts, 0) - counts
+        rank = torch.arange(s_cl.numel(), device=x.device) - starts[s_cl]
+        accept = rank < remaining[s_cl]
+        assigned[s_pts[accept]] = s_cl[accept]
+        remaining = remaining - torch.bincount(s_cl[accept], minlength=k)
+    return assigned
+
+
 def _balanced_split(
     x: Tensor, capacities: Tensor, gen: torch.Generator, chunk_size: int
 ) -> tuple[Tensor, Tensor]:
     """Cut unit rows ``x`` into ``len(capacities)`` blocks of exactly those sizes.
 
-    A capacity-constrained spherical k-means (k-means++ seeding, deferred
-    acceptance, a few rounds). Returns the block of every row and the centres.
+    A capacity-constrained spherical k-means (k-means++ seeding, assignment
+    by rounds of choices, a few rounds). Returns the block of every row and
+    the centres.
     """
     n_blocks = capacities.shape[0]
     centroids = _kmeanspp_init(x, n_blocks, gen)
     capacities = capacities.to(x.device)
     assign = None
     for _ in range(_SPLIT_ITER):
-        new = balanced_assignment(x, centroids, capacities, chunk_size=chunk_size)
+        new = _choice_rounds_assignment(x, centroids, capacities)
         if assign is not None and torch.equal(new, assign):
             break
         assign = new
@@ -1023,7 +1060,8 @@ def cluster_by_class(
     if int(fanout) < 2:
         raise ValueError(f"fanout must be an integer >= 2, got {fanout}.")
     dev = torch.device(device) if device is not None else embeddings.device
-    x = F.normalize(embeddings.to(dev), dim=1)
+    # rows are normalised class by class (no normalised copy of the whole set)
+    x = embeddings.to(dev)
     labels = labels.to(dev)
     gen = _as_generator(random_state)
     classes, inverse, counts = torch.unique(
@@ -1037,7 +1075,9 @@ def cluster_by_class(
     single = k_per_class == 1
     if bool(single.any()):
         rows = single[inverse]
-        c_single, _ = _centroids_from_assignment(x[rows], assignments[rows], n_total)
+        c_single, _ = _centroids_from_assignment(
+            F.normalize(x[rows], dim=1), assignments[rows], n_total
+        )
         centroids[first_cluster[single]] = c_single[first_cluster[single]]
     for c in torch.nonzero(~single, as_tuple=True)[0].tolist():
         rows = torch.nonzero(inverse == c, as_tuple=True)[0]
@@ -1052,7 +1092,7 @@ def cluster_by_class(
             kmeans = hierarchical_equal_size_spherical_kmeans
             kwargs = {"max_block_size": int(max_block_size), "fanout": int(fanout)}
         assign_c, centroids_c = kmeans(
-            x[rows],
+            F.normalize(x[rows], dim=1),
             int(k_per_class[c]),
             **kwargs,
             n_iter=n_iter,
