@@ -258,17 +258,28 @@ def _class_max(sims: Tensor, labels: Tensor, n_classes: int) -> Tensor:
     out = torch.full(
         (sims.shape[0], n_classes), float("-inf"), dtype=sims.dtype, device=sims.device
     )
-    if n_classes <= _LOOP_CLASSES:
-        # a loop over classes: column maxima, several times faster than a
-        # scatter on the CPU, and the same values
-        for c in range(n_classes):
-            cols = torch.nonzero(labels == c, as_tuple=True)[0]
-            if cols.numel():
-                out[:, c] = sims.index_select(1, cols).amax(dim=1)
-        return out
     return out.scatter_reduce_(
         1, labels.expand(sims.shape[0], -1), sims, reduce="amax", include_self=True
     )
+
+
+def _class_max_by_columns(sims: Tensor, columns: list[Tensor] | None) -> Tensor:
+    """:func:`_class_max` from each class's column indices (the same values).
+
+    ``columns[c]``: the indices of class ``c``'s clusters. A loop over classes
+    (column maxima), several times faster than the scatter on the CPU; used
+    up to ``_LOOP_CLASSES`` classes.
+    """
+    out = torch.full(
+        (sims.shape[0], len(columns)),
+        float("-inf"),
+        dtype=sims.dtype,
+        device=sims.device,
+    )
+    for c, cols in enumerate(columns):  # a loop over classes
+        if cols.numel():
+            out[:, c] = sims.index_select(1, cols).amax(dim=1)
+    return out
 
 
 def _extended_scores(
@@ -319,7 +330,7 @@ class KNearestClusterRule:
         With more clusters than this, the torch search probes an index of
         about ``sqrt(n_clusters)`` cells (see the module's docstring) instead
         of comparing every query with every centroid. ``None``: always exact.
-    n_probe : int, default=8
+    n_probe : int, default=16
         Cells searched per query by the index (raised where needed so that
         the probed cells hold at least ``N`` clusters); as many as there are
         cells gives the exact search.
@@ -360,7 +371,7 @@ class KNearestClusterRule:
         algorithm: str = "torch",
         chunk_size: int = 4096,
         max_exact_clusters: int | None = 2048,
-        n_probe: int = 8,
+        n_probe: int = 16,
         n_class_representatives: int = 8,
     ):
         self.n_neighbors = n_neighbors
@@ -506,6 +517,12 @@ class KNearestClusterRule:
         if getattr(self, "_cells", None) is not None:
             sims, idx, class_max = self._indexed_search(q, with_class_max=True)
             return sims, self.cluster_labels_[idx], class_max
+        columns = None
+        if n_classes <= _LOOP_CLASSES:
+            columns = [
+                torch.nonzero(self.cluster_labels_ == c, as_tuple=True)[0]
+                for c in range(n_classes)
+            ]
         parts = []
         for start in range(0, q.shape[0], int(self.chunk_size)):
             block = q[start : start + int(self.chunk_size)] @ self.centroids_.T
@@ -514,7 +531,9 @@ class KNearestClusterRule:
                 (
                     s,
                     self.cluster_labels_[i],
-                    _class_max(block, self.cluster_labels_, n_classes),
+                    _class_max(block, self.cluster_labels_, n_classes)
+                    if columns is None
+                    else _class_max_by_columns(block, columns),
                 )
             )
         return tuple(torch.cat(p) for p in zip(*parts, strict=True))

@@ -340,3 +340,19 @@ def test_index_is_deterministic_and_checks_its_parameters():
     ]:
         with pytest.raises(ValueError, match=match):
             KNearestClusterRule(2, **kwargs).fit(centroids, labels, 4)
+
+
+def test_class_max_by_columns_equals_the_scatter():
+    from skimbalance.neighbors.k_nearest_cluster import (
+        _class_max,
+        _class_max_by_columns,
+    )
+
+    g = torch.Generator().manual_seed(0)
+    sims = torch.randn(50, 30, generator=g, dtype=torch.float64)
+    labels = torch.randint(0, 5, (30,), generator=g)
+    labels[labels == 3] = 2  # class 3 has no cluster
+    columns = [torch.nonzero(labels == c, as_tuple=True)[0] for c in range(6)]
+    assert torch.equal(
+        _class_max(sims, labels, 6), _class_max_by_columns(sims, columns)
+    )
