@@ -161,8 +161,9 @@ class _CellIndex:
                     self.member_centroids[cell].T,
                     out=out[start:stop],
                 )
-                out[start:stop, self._pad[cell]] = float("-inf")
                 start = stop
+        if self.min_cell < width:  # padded slots (all-zero centroids): never chosen
+            out.masked_fill_(self._pad[flat[order]], float("-inf"))
         position = torch.empty_like(order)
         position[order] = torch.arange(order.numel(), device=order.device)
         seg_max = out.amax(dim=1)[position].reshape(n, n_probe)
