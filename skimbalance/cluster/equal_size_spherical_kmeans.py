@@ -36,7 +36,8 @@ Algorithm (one k-means round = capacity-constrained assignment + centroid update
 
 Bounded candidates (large classes). A class of more than ``max_block_size`` points
 is first cut, recursively, into balanced blocks (a capacity-constrained spherical
-k-means with at most ``fanout`` centres, the same deferred acceptance), until every
+k-means with at most ``fanout`` centres, whose assignment runs by rounds of
+choices: each unassigned point asks for its next most similar centre), until every
 block holds at most ``max_block_size`` points; the equal-size k-means above then runs
 within each block independently, with the block's share of the class's clusters. The
 cut is planned from the class's cluster sizes (every block gets whole clusters, and

@@ -445,3 +445,36 @@ def test_cluster_by_class_cuts_only_large_classes():
     ref = flat.assignments[rows] - 50
     assert torch.bincount(own).tolist() == [20] * 15
     assert _objective(x[rows], own, 15) > 0.97 * _objective(x[rows], ref, 15)
+
+
+def _choice_rounds_reference(sims, capacities):
+    """Loop-by-loop rounds of choices (an independent reference)."""
+    n, k = len(sims), len(sims[0])
+    prefs = [sorted(range(k), key=lambda j, i=i: (-sims[i][j], j)) for i in range(n)]
+    assigned, remaining = [-1] * n, list(capacities)
+    for r in range(k):
+        asks = {}
+        for i in range(n):
+            if assigned[i] < 0:
+                asks.setdefault(prefs[i][r], []).append(i)
+        for j, pts in asks.items():
+            for i in sorted(pts, key=lambda i: (-sims[i][j], i))[: remaining[j]]:
+                assigned[i] = j
+                remaining[j] -= 1
+    return assigned
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_choice_rounds_assignment_matches_a_loop_reference(seed):
+    from skimbalance.cluster.equal_size_spherical_kmeans import (
+        _choice_rounds_assignment,
+    )
+
+    g = torch.Generator().manual_seed(seed)
+    x = F.normalize(torch.randn(60, 4, generator=g, dtype=torch.float64), dim=1)
+    c = F.normalize(torch.randn(5, 4, generator=g, dtype=torch.float64), dim=1)
+    caps = torch.tensor([20, 15, 10, 10, 5])
+    got = _choice_rounds_assignment(x, c, caps)
+    assert torch.bincount(got, minlength=5).tolist() == caps.tolist()
+    ref = _choice_rounds_reference((x @ c.T).tolist(), caps.tolist())
+    assert got.tolist() == ref
