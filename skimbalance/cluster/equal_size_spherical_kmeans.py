@@ -34,6 +34,19 @@ Algorithm (one k-means round = capacity-constrained assignment + centroid update
    (``sum_k ||sum_{i in k} f_i||``) rises by less than ``tol`` (relative), or after
    ``n_iter`` rounds; the assignment with the highest objective is returned.
 
+Bounded candidates (large classes). A class of more than ``max_block_size`` points
+is first cut, recursively, into balanced blocks (a capacity-constrained spherical
+k-means with at most ``fanout`` centres, whose assignment runs by rounds of
+choices: each unassigned point asks for its next most similar centre), until every
+block holds at most ``max_block_size`` points; the equal-size k-means above then runs
+within each block independently, with the block's share of the class's clusters. The
+cut is planned from the class's cluster sizes (every block gets whole clusters, and
+the ``L_c mod K`` clusters of one extra point are spread over the blocks), so the
+clusters still have ``floor(L_c / K)`` or one more points. A point is compared with
+``fanout`` centres per level and with its block's ``max_block_size / l`` centroids:
+``O(n log n)`` in all instead of ``O(n^2 / l)``. A class of at most
+``max_block_size`` points is clustered exactly as without the cut.
+
 Cost per round: one chunked similarity pass with a row-wise maximum
 (``O(n K d)``), plus a few hundred cheap vectorised acceptance rounds. On one CPU
 thread a class of 10^5 points in 64 dimensions with 500 clusters takes about 5 s
@@ -55,6 +68,7 @@ __all__ = [
     "cluster_by_class",
     "equal_size_spherical_kmeans",
     "equal_sizes",
+    "hierarchical_equal_size_spherical_kmeans",
     "n_clusters_for_size",
 ]
 
@@ -67,6 +81,12 @@ _AUCTION_EPSILON_START = 0.25
 _AUCTION_EPSILON_FACTOR = 0.1
 #: Cached most similar centroids per point in the auction (at least).
 _AUCTION_CACHE = 16
+#: Largest class clustered in one piece by :func:`cluster_by_class` (default).
+MAX_BLOCK_SIZE = 8192
+#: Most blocks a set is cut into at one level of the hierarchical partition.
+FANOUT = 8
+#: Rounds of the balanced k-means that cuts a set into blocks.
+_SPLIT_ITER = 5
 
 
 @dataclass(frozen=True)
@@ -746,6 +766,205 @@ def equal_size_spherical_kmeans(
     return best_assign, best_centroids
 
 
+def _plan_split(n: int, n_clusters: int, n_children: int) -> tuple[Tensor, Tensor]:
+    """Clusters and points of each child when ``n`` points in ``n_clusters`` are cut.
+
+    The class's cluster sizes (:func:`equal_sizes`, extras first) are dealt out
+    round-robin, so child ``j`` gets whole clusters and the clusters of one
+    extra point are spread over the children: every child's own
+    :func:`equal_sizes` then gives sizes ``floor(n / n_clusters)`` or one more.
+    """
+    sizes = equal_sizes(n, n_clusters)
+    child = torch.arange(n_clusters) % n_children
+    k_child = torch.bincount(child, minlength=n_children)
+    n_child = torch.zeros(n_children, dtype=torch.long).index_add_(0, child, sizes)
+    return k_child, n_child
+
+
+def _choice_rounds_assignment(
+    x: Tensor, centroids: Tensor, capacities: Tensor
+) -> Tensor:
+    """Capacity-exact assignment to a few centres, by rounds of choices.
+
+    In round ``r`` every unassigned point asks for its ``r``-th most similar
+    centre; a centre takes the most similar askers up to its remaining
+    capacity (ties to the lower point index) and never gives a place back.
+    A point refused by every centre would mean that all were full, so after
+    ``len(centroids)`` rounds every point has a centre. Unlike deferred
+    acceptance, each round sorts the unassigned points only, which keeps the
+    cut of a large class cheap.
+    """
+    n, k = x.shape[0], centroids.shape[0]
+    sims = x @ centroids.T
+    prefs = torch.sort(sims, dim=1, descending=True, stable=True).indices
+    assigned = torch.full((n,), -1, dtype=torch.long, device=x.device)
+    remaining = capacities.clone()
+    for r in range(k):  # a loop over choices (at most fanout), not points
+        free = torch.nonzero(assigned < 0, as_tuple=True)[0]
+        if free.numel() == 0:
+            break
+        cl = prefs[free, r]
+        sim = sims[free, cl]
+        order = _stable_argsort(sim, descending=True)
+        order = order[_stable_argsort(cl[order])]
+        s_pts, s_cl = free[order], cl[order]
+        counts = torch.bincount(s_cl, minlength=k)
+        starts = torch.cumsum(counts, 0) - counts
+        rank = torch.arange(s_cl.numel(), device=x.device) - starts[s_cl]
+        accept = rank < remaining[s_cl]
+        assigned[s_pts[accept]] = s_cl[accept]
+        remaining = remaining - torch.bincount(s_cl[accept], minlength=k)
+    return assigned
+
+
+def _balanced_split(
+    x: Tensor, capacities: Tensor, gen: torch.Generator, chunk_size: int
+) -> tuple[Tensor, Tensor]:
+    """Cut unit rows ``x`` into ``len(capacities)`` blocks of exactly those sizes.
+
+    A capacity-constrained spherical k-means (k-means++ seeding, assignment
+    by rounds of choices, a few rounds). Returns the block of every row and
+    the centres.
+    """
+    n_blocks = capacities.shape[0]
+    centroids = _kmeanspp_init(x, n_blocks, gen)
+    capacities = capacities.to(x.device)
+    assign = None
+    for _ in range(_SPLIT_ITER):
+        new = _choice_rounds_assignment(x, centroids, capacities)
+        if assign is not None and torch.equal(new, assign):
+            break
+        assign = new
+        centroids = _centroids_from_assignment(x, assign, n_blocks)[0]
+    return assign, centroids
+
+
+def hierarchical_equal_size_spherical_kmeans(
+    x: Tensor,
+    n_clusters: int,
+    *,
+    max_block_size: int = MAX_BLOCK_SIZE,
+    fanout: int = FANOUT,
+    random_state: int | torch.Generator | None = None,
+    init: Tensor | None = None,
+    chunk_size: int = 4096,
+    **kwargs,
+) -> tuple[Tensor, Tensor]:
+    """Equal-size spherical k-means with a bounded number of candidates per point.
+
+    The points are cut recursively into balanced blocks (at most ``fanout``
+    per level, by a capacity-constrained spherical k-means) until each holds
+    at most ``max_block_size`` points, and :func:`equal_size_spherical_kmeans`
+    runs within each block with the block's share of the clusters. Every
+    block gets whole clusters of the :func:`equal_sizes` plan, so cluster
+    sizes are ``floor(n / n_clusters)`` or one more, as in the flat k-means. A
+    point is compared with ``fanout`` centres per level and with at most
+    ``max_block_size / (n / n_clusters)`` centroids of its block, so the cost
+    is ``O(n log n)`` instead of ``O(n * n_clusters)``. With
+    ``n <= max_block_size`` this is :func:`equal_size_spherical_kmeans`
+    itself (the same result).
+
+    Parameters
+    ----------
+    x : Tensor of shape (n_samples, n_dims)
+        Points (L2-normalised here).
+    n_clusters : int
+        Number of clusters, ``1 <= n_clusters <= n_samples``.
+    max_block_size : int, default=8192
+        Largest block clustered in one piece.
+    fanout : int, default=8
+        Most blocks a set is cut into at one level (at least 2).
+    random_state : int, torch.Generator or None
+        Seed or CPU generator; same seed, same result.
+    init : Tensor of shape (n_clusters, n_dims), optional
+        Starting centroids (e.g. the previous clustering's): they are dealt
+        to the blocks by the same capacity-constrained assignment (each block
+        receives as many as it has clusters) and start each block's k-means.
+    chunk_size : int, default=4096
+        Rows per similarity block.
+    **kwargs
+        ``n_iter``, ``tol``, ``n_candidates``, ``assignment``, ``epsilon`` of
+        :func:`equal_size_spherical_kmeans` (used within the blocks).
+
+    Returns
+    -------
+    assignments : Tensor of shape (n_samples,)
+        Cluster index of every point (int64); clusters are numbered block by block.
+    centroids : Tensor of shape (n_clusters, n_dims)
+        Unit-norm centroids.
+
+    References
+    ----------
+    .. [1] C. Huang, Y. Li, C. C. Loy and X. Tang, "Deep Imbalanced Learning for Face
+       Recognition and Attribute Prediction", IEEE TPAMI, 2019 (Eqs. 6-7).
+    .. [2] D. Gale and L. S. Shapley, "College Admissions and the Stability of
+       Marriage", The American Mathematical Monthly, 69(1), 1962.
+
+    Examples
+    --------
+    >>> import torch
+    >>> x = torch.randn(1000, 8, generator=torch.Generator().manual_seed(0))
+    >>> assign, centroids = hierarchical_equal_size_spherical_kmeans(
+    ...     x, 30, max_block_size=200, random_state=0)
+    >>> sorted(set(torch.bincount(assign).tolist())), tuple(centroids.shape)
+    ([33, 34], (30, 8))
+    """
+    if int(max_block_size) < 1:
+        raise ValueError(
+            f"max_block_size must be a positive integer, got {max_block_size}."
+        )
+    if int(fanout) < 2:
+        raise ValueError(f"fanout must be an integer >= 2, got {fanout}.")
+    if x.ndim != 2:
+        raise ValueError(f"x must be 2-D, got shape {tuple(x.shape)}.")
+    _check_finite(x, "x")
+    n = x.shape[0]
+    n_clusters = int(n_clusters)
+    equal_sizes(n, n_clusters)  # validates n_clusters
+    if init is not None and tuple(init.shape) != (n_clusters, x.shape[1]):
+        raise ValueError(
+            f"init must have shape {(n_clusters, x.shape[1])}, got {tuple(init.shape)}."
+        )
+    gen = _as_generator(random_state)
+    x = F.normalize(x, dim=1)
+    if init is not None:
+        init = F.normalize(init.to(x.device, x.dtype), dim=1)
+    assignments = torch.empty(n, dtype=torch.long, device=x.device)
+    centroids = torch.empty(n_clusters, x.shape[1], dtype=x.dtype, device=x.device)
+    # depth-first over blocks (a loop over blocks, not points)
+    stack = [(torch.arange(n, device=x.device), n_clusters, init)]
+    done = 0
+    while stack:
+        rows, k, start = stack.pop()
+        m = rows.numel()
+        if m <= max_block_size or k == 1:
+            assign_b, centroids_b = equal_size_spherical_kmeans(
+                x[rows],
+                k,
+                random_state=gen,
+                init=start,
+                chunk_size=chunk_size,
+                **kwargs,
+            )
+            assignments[rows] = assign_b + done
+            centroids[done : done + k] = centroids_b
+            done += k
+            continue
+        n_children = min(int(fanout), k, -(-m // int(max_block_size)))
+        k_child, n_child = _plan_split(m, k, n_children)
+        block, centres = _balanced_split(x[rows], n_child, gen, chunk_size)
+        if start is not None:
+            start_block = balanced_assignment(
+                start, centres, k_child.to(x.device), chunk_size=chunk_size
+            )
+        children = []
+        for j in range(n_children):
+            child_start = None if start is None else start[start_block == j]
+            children.append((rows[block == j], int(k_child[j]), child_start))
+        stack.extend(reversed(children))
+    return assignments, centroids
+
+
 def cluster_by_class(
     embeddings: Tensor,
     labels: Tensor,
@@ -760,6 +979,8 @@ def cluster_by_class(
     previous: ClusterSet | None = None,
     assignment: str = "deferred_acceptance",
     epsilon: float = AUCTION_EPSILON,
+    max_block_size: int | None = MAX_BLOCK_SIZE,
+    fanout: int = FANOUT,
 ) -> ClusterSet:
     """Cluster every class of a training set into equal-size spherical clusters.
 
@@ -768,7 +989,11 @@ def cluster_by_class(
     numbered class by class (classes in sorted order). Classes with a single cluster
     are handled all at once; the others one by one with
     :func:`equal_size_spherical_kmeans`, with similarities computed in blocks of
-    ``chunk_size`` rows so that memory stays bounded.
+    ``chunk_size`` rows so that memory stays bounded. A class of more than
+    ``max_block_size`` points is first cut into balanced blocks
+    (:func:`hierarchical_equal_size_spherical_kmeans`), so that a point is
+    compared with a bounded number of centroids and the time grows as
+    ``n log n`` rather than ``n^2 / cluster_size``.
 
     Parameters
     ----------
@@ -789,6 +1014,12 @@ def cluster_by_class(
         An earlier clustering of the same labels (e.g. the last round's): a class
         that has as many clusters there starts from those centroids instead of
         k-means++ (a warm start; re-clustering then usually stops after a few rounds).
+    max_block_size : int or None, default=8192
+        Largest class clustered in one piece; larger classes are cut into
+        blocks of at most this many points first. ``None``: every class in
+        one piece (the cost of a class grows as its size squared).
+    fanout : int, default=8
+        Most blocks a set is cut into at one level of the cut.
 
     Returns
     -------
@@ -823,8 +1054,15 @@ def cluster_by_class(
         raise ValueError(
             f"cluster_size must be a positive integer, got {cluster_size}."
         )
+    if max_block_size is not None and int(max_block_size) < 1:
+        raise ValueError(
+            f"max_block_size must be a positive integer or None, got {max_block_size}."
+        )
+    if int(fanout) < 2:
+        raise ValueError(f"fanout must be an integer >= 2, got {fanout}.")
     dev = torch.device(device) if device is not None else embeddings.device
-    x = F.normalize(embeddings.to(dev), dim=1)
+    # rows are normalised class by class (no normalised copy of the whole set)
+    x = embeddings.to(dev)
     labels = labels.to(dev)
     gen = _as_generator(random_state)
     classes, inverse, counts = torch.unique(
@@ -838,7 +1076,9 @@ def cluster_by_class(
     single = k_per_class == 1
     if bool(single.any()):
         rows = single[inverse]
-        c_single, _ = _centroids_from_assignment(x[rows], assignments[rows], n_total)
+        c_single, _ = _centroids_from_assignment(
+            F.normalize(x[rows], dim=1), assignments[rows], n_total
+        )
         centroids[first_cluster[single]] = c_single[first_cluster[single]]
     for c in torch.nonzero(~single, as_tuple=True)[0].tolist():
         rows = torch.nonzero(inverse == c, as_tuple=True)[0]
@@ -847,9 +1087,15 @@ def cluster_by_class(
             same = previous.cluster_labels.to(dev) == classes[c]
             if int(same.sum()) == int(k_per_class[c]):
                 init = previous.centroids.to(dev)[same]
-        assign_c, centroids_c = equal_size_spherical_kmeans(
-            x[rows],
+        kwargs = {}
+        kmeans = equal_size_spherical_kmeans
+        if max_block_size is not None and rows.numel() > int(max_block_size):
+            kmeans = hierarchical_equal_size_spherical_kmeans
+            kwargs = {"max_block_size": int(max_block_size), "fanout": int(fanout)}
+        assign_c, centroids_c = kmeans(
+            F.normalize(x[rows], dim=1),
             int(k_per_class[c]),
+            **kwargs,
             n_iter=n_iter,
             tol=tol,
             n_candidates=n_candidates,

@@ -41,6 +41,20 @@ r~_c'``, and :meth:`~KNearestClusterRule.predict` their arg-max.
 :meth:`~KNearestClusterRule.log_ratios` returns Eq. 10's raw ``log r_c`` with its
 ``-inf`` and ``+inf``.
 
+Bounded search (many clusters). With more than ``max_exact_clusters`` centroids
+the torch search is an inverted-file index: the centroids are grouped into about
+``sqrt(n_clusters)`` cells of equal size (the equal-size spherical k-means of
+:mod:`skimbalance.cluster`, run on the centroids), a query is compared with the
+cell centres and with the centroids of its ``n_probe`` most similar cells only, and
+the ``N`` nearest clusters are taken among those. Each class's nearest cluster
+(needed where Eq. 10's ratio is ``0`` or infinite) is the most similar of that
+class's centroids among the probed ones and ``n_class_representatives`` spread-out
+centroids kept per class (k-means++ picks), so it is a real cluster's similarity,
+at most the exact one. A query then costs ``O(sqrt(n_clusters) + n_probe *
+sqrt(n_clusters))`` similarities instead of ``O(n_clusters)``; with at most
+``max_exact_clusters`` clusters, or ``n_probe`` covering every cell, the search is
+the exact one.
+
 The search runs over the cluster centroids only (``O(n_clusters)`` per query instead
 of ``O(n_samples)``): an exact chunked top-k in PyTorch (``algorithm="torch"``, CPU or
 GPU) or a scikit-learn tree/brute-force index (``"kd_tree"``, ``"ball_tree"``,
@@ -64,6 +78,102 @@ __all__ = [
 ]
 
 _ALGORITHMS = ("torch", "kd_tree", "ball_tree", "brute")
+#: Seed of the index's cells and class representatives (a fitted index depends
+#: on the centroids only).
+_INDEX_SEED = 0
+#: Up to this many classes, each class's nearest cluster is a loop over classes.
+_LOOP_CLASSES = 64
+
+
+class _CellIndex:
+    """Inverted-file index over unit centroids (equal-size cells, padded).
+
+    ``centres``: (n_cells, d) float32 cell centres; ``members``: (n_cells,
+    width) cluster indices, ``-1`` padding; ``rep_centroids``: (n_classes *
+    n_reps, d) float64 class representatives, ``rep_valid`` (n_classes, n_reps)
+    marking the real ones.
+    """
+
+    def __init__(self, centroids: Tensor, labels: Tensor, n_classes: int, n_reps: int):
+        from ..cluster.equal_size_spherical_kmeans import (
+            _kmeanspp_init,
+            equal_size_spherical_kmeans,
+        )
+
+        n_clusters = centroids.shape[0]
+        n_cells = max(1, round(math.sqrt(n_clusters)))
+        gen = torch.Generator().manual_seed(_INDEX_SEED)
+        cell, centres = equal_size_spherical_kmeans(
+            centroids, n_cells, random_state=gen
+        )
+        self.centres = centres.float()
+        sizes = torch.bincount(cell, minlength=n_cells)
+        self.min_cell = int(sizes.min())
+        width = int(sizes.max())
+        order = torch.sort(cell, stable=True).indices
+        starts = torch.cumsum(sizes, 0) - sizes
+        slot = torch.arange(n_clusters, device=cell.device) - starts[cell[order]]
+        members = torch.full(
+            (n_cells, width), -1, dtype=torch.long, device=centroids.device
+        )
+        members[cell[order], slot] = order
+        self.members = members
+        self.member_centroids = centroids[members.clamp(min=0)].float()
+        # the padding's similarity is -inf: a padded slot is never retrieved
+        self.member_centroids[members < 0] = 0.0
+        self._pad = members < 0
+        reps = torch.zeros(n_classes, n_reps, dtype=torch.long)
+        valid = torch.zeros(n_classes, n_reps, dtype=torch.bool)
+        for c in torch.unique(labels).tolist():  # a loop over classes
+            own = torch.nonzero(labels == c, as_tuple=True)[0]
+            r = min(int(n_reps), own.numel())
+            picked = _kmeanspp_init(centroids[own], r, gen)
+            reps[c, :r] = own[torch.argmax(centroids[own] @ picked.T, dim=0)].cpu()
+            valid[c, :r] = True
+        self.rep_centroids = centroids[reps.reshape(-1).to(centroids.device)]
+        self.rep_valid = valid.to(centroids.device)
+
+    @property
+    def n_cells(self) -> int:
+        return int(self.centres.shape[0])
+
+    def nearest(self, q32: Tensor, n_probe: int, k: int) -> Tensor:
+        """Indices of the ``k`` most similar probed centroids (float32 ranking).
+
+        The queries of a chunk are grouped by probed cell, so each cell is one
+        matrix product (a loop over cells, not queries); the ``k`` nearest lie
+        in the ``k`` probed cells with the highest maxima, which alone are
+        ranked.
+        """
+        n, width = q32.shape[0], self.members.shape[1]
+        probe = torch.topk(q32 @ self.centres.T, n_probe, dim=1).indices
+        flat = probe.reshape(-1)
+        order = torch.sort(flat, stable=True).indices
+        counts = torch.bincount(flat, minlength=self.n_cells).tolist()
+        grouped = q32[order // n_probe]
+        out = torch.empty(flat.numel(), width, dtype=q32.dtype, device=q32.device)
+        start = 0
+        for cell, count in enumerate(counts):  # a loop over cells
+            if count:
+                stop = start + count
+                torch.mm(
+                    grouped[start:stop],
+                    self.member_centroids[cell].T,
+                    out=out[start:stop],
+                )
+                start = stop
+        if self.min_cell < width:  # padded slots (all-zero centroids): never chosen
+            out.masked_fill_(self._pad[flat[order]], float("-inf"))
+        position = torch.empty_like(order)
+        position[order] = torch.arange(order.numel(), device=order.device)
+        seg_max = out.amax(dim=1)[position].reshape(n, n_probe)
+        n_seg = min(n_probe, k)
+        best = torch.topk(seg_max, n_seg, dim=1).indices  # (n, n_seg)
+        pair = position.reshape(n, n_probe).gather(1, best)
+        pool_sim = out[pair.reshape(-1)].reshape(n, n_seg * width)
+        pool_idx = self.members[probe.gather(1, best)].reshape(n, n_seg * width)
+        col = torch.topk(pool_sim, k, dim=1, largest=True, sorted=True).indices
+        return torch.gather(pool_idx, 1, col)
 
 
 def chunked_top_k(
@@ -154,6 +264,25 @@ def _class_max(sims: Tensor, labels: Tensor, n_classes: int) -> Tensor:
     )
 
 
+def _class_max_by_columns(sims: Tensor, columns: list[Tensor] | None) -> Tensor:
+    """:func:`_class_max` from each class's column indices (the same values).
+
+    ``columns[c]``: the indices of class ``c``'s clusters. A loop over classes
+    (column maxima), several times faster than the scatter on the CPU; used
+    up to ``_LOOP_CLASSES`` classes.
+    """
+    out = torch.full(
+        (sims.shape[0], len(columns)),
+        float("-inf"),
+        dtype=sims.dtype,
+        device=sims.device,
+    )
+    for c, cols in enumerate(columns):  # a loop over classes
+        if cols.numel():
+            out[:, c] = sims.index_select(1, cols).amax(dim=1)
+    return out
+
+
 def _extended_scores(
     sims: Tensor, labels: Tensor, class_max: Tensor, n_classes: int
 ) -> Tensor:
@@ -198,6 +327,18 @@ class KNearestClusterRule:
         on unit vectors, which ranks like the inner product).
     chunk_size : int, default=4096
         Query rows per block.
+    max_exact_clusters : int or None, default=2048
+        With more clusters than this, the torch search probes an index of
+        about ``sqrt(n_clusters)`` cells (see the module's docstring) instead
+        of comparing every query with every centroid. ``None``: always exact.
+    n_probe : int, default=16
+        Cells searched per query by the index (raised where needed so that
+        the probed cells hold at least ``N`` clusters); as many as there are
+        cells gives the exact search.
+    n_class_representatives : int, default=8
+        Spread-out centroids kept per class by the index, so that every
+        class's nearest cluster is estimated even when none of its clusters
+        is in the probed cells.
 
     Attributes
     ----------
@@ -225,11 +366,21 @@ class KNearestClusterRule:
     """
 
     def __init__(
-        self, n_neighbors: int = 20, *, algorithm: str = "torch", chunk_size: int = 4096
+        self,
+        n_neighbors: int = 20,
+        *,
+        algorithm: str = "torch",
+        chunk_size: int = 4096,
+        max_exact_clusters: int | None = 2048,
+        n_probe: int = 16,
+        n_class_representatives: int = 8,
     ):
         self.n_neighbors = n_neighbors
         self.algorithm = algorithm
         self.chunk_size = chunk_size
+        self.max_exact_clusters = max_exact_clusters
+        self.n_probe = n_probe
+        self.n_class_representatives = n_class_representatives
 
     def fit(self, centroids, cluster_labels, n_classes: int | None = None):
         """Index the cluster centroids.
@@ -253,6 +404,12 @@ class KNearestClusterRule:
             )
         if int(self.n_neighbors) < 1:
             raise ValueError("n_neighbors must be a positive integer.")
+        if self.max_exact_clusters is not None and int(self.max_exact_clusters) < 1:
+            raise ValueError("max_exact_clusters must be a positive integer or None.")
+        if int(self.n_probe) < 1:
+            raise ValueError("n_probe must be a positive integer.")
+        if int(self.n_class_representatives) < 1:
+            raise ValueError("n_class_representatives must be a positive integer.")
         c = torch.as_tensor(centroids)
         if c.ndim != 2 or c.shape[0] == 0:
             raise ValueError("centroids must be a non-empty 2-D array.")
@@ -266,6 +423,20 @@ class KNearestClusterRule:
         if int(labels.max()) >= self.n_classes_:
             raise ValueError("cluster labels must be smaller than n_classes.")
         self.cluster_labels_ = labels
+        self._cells = None
+        self._probe = 0
+        if self.algorithm == "torch" and self.max_exact_clusters is not None:
+            if c.shape[0] > int(self.max_exact_clusters):
+                cells = _CellIndex(
+                    self.centroids_,
+                    labels,
+                    self.n_classes_,
+                    int(self.n_class_representatives),
+                )
+                # enough cells for N candidates; all of them is the exact search
+                probe = max(int(self.n_probe), -(-self.n_neighbors_ // cells.min_cell))
+                if probe < cells.n_cells:
+                    self._cells, self._probe = cells, probe
         if self.algorithm != "torch":
             points = self.centroids_.cpu().numpy()
             self._index = NearestNeighbors(algorithm=self.algorithm).fit(points)
@@ -308,6 +479,9 @@ class KNearestClusterRule:
         """
         q = self._queries(queries)
         k = self.n_neighbors_
+        if getattr(self, "_cells", None) is not None:
+            sims, idx, _ = self._indexed_search(q, with_class_max=False)
+            return sims, idx
         if self.algorithm == "torch":
             return chunked_top_k(q, self.centroids_, k, self.chunk_size)
         _, idx = self._index.kneighbors(q.cpu().numpy(), n_neighbors=k)
@@ -341,6 +515,15 @@ class KNearestClusterRule:
                 centroid = self.centroids_[rows]
                 class_max[:, c] = (q * centroid).sum(dim=1)
             return sims, self.cluster_labels_[idx], class_max
+        if getattr(self, "_cells", None) is not None:
+            sims, idx, class_max = self._indexed_search(q, with_class_max=True)
+            return sims, self.cluster_labels_[idx], class_max
+        columns = None
+        if n_classes <= _LOOP_CLASSES:
+            columns = [
+                torch.nonzero(self.cluster_labels_ == c, as_tuple=True)[0]
+                for c in range(n_classes)
+            ]
         parts = []
         for start in range(0, q.shape[0], int(self.chunk_size)):
             block = q[start : start + int(self.chunk_size)] @ self.centroids_.T
@@ -349,10 +532,53 @@ class KNearestClusterRule:
                 (
                     s,
                     self.cluster_labels_[i],
-                    _class_max(block, self.cluster_labels_, n_classes),
+                    _class_max(block, self.cluster_labels_, n_classes)
+                    if columns is None
+                    else _class_max_by_columns(block, columns),
                 )
             )
         return tuple(torch.cat(p) for p in zip(*parts, strict=True))
+
+    @property
+    def exact_(self) -> bool:
+        """Whether the search compares every query with every centroid."""
+        return getattr(self, "_cells", None) is None
+
+    def _indexed_search(self, q: Tensor, *, with_class_max: bool):
+        """Top-``N`` (and each class's nearest cluster) through the cell index.
+
+        Candidates are ranked in float32: the ``N`` nearest lie in the ``N``
+        probed cells with the highest maxima, so only those cells are ranked,
+        and the ``N`` retrieved similarities are recomputed in float64. A
+        class among the ``N`` has its nearest cluster there; for the others,
+        their nearest representative stands in (a real cluster, at most as
+        similar as the nearest).
+        """
+        k, n_classes = self.n_neighbors_, self.n_classes_
+        cells = self._cells
+        labels = self.cluster_labels_
+        parts = []
+        for start in range(0, q.shape[0], int(self.chunk_size)):
+            rows = q[start : start + int(self.chunk_size)]
+            n = rows.shape[0]
+            top = cells.nearest(rows.float(), self._probe, k)
+            # the N nearest, in float64, re-sorted (stable) by the exact values
+            s64 = torch.einsum("nd,nkd->nk", rows, self.centroids_[top])
+            s64, order = torch.sort(s64, dim=1, descending=True, stable=True)
+            top = torch.gather(top, 1, order)
+            if not with_class_max:
+                parts.append((s64, top))
+                continue
+            rep_sim = (rows @ cells.rep_centroids.T).reshape(n, n_classes, -1)
+            class_max = rep_sim.masked_fill(~cells.rep_valid, float("-inf")).amax(2)
+            class_max.scatter_reduce_(1, labels[top], s64, reduce="amax")
+            parts.append((s64, top, class_max))
+        if not parts:
+            empty = q.new_empty((0, k))
+            out = [empty, empty.long(), q.new_empty((0, n_classes))]
+        else:
+            out = [torch.cat(p) for p in zip(*parts, strict=True)]
+        return out[0], out[1], (out[2] if with_class_max else None)
 
     def log_ratios(self, queries) -> Tensor:
         """Log of Eq. 10's ratio ``r_c`` for every class, as printed.

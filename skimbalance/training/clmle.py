@@ -46,7 +46,7 @@ def embed_in_chunks(module, X, device, batch_size, *, pad=False):
     """
     was_training = module.training
     module.eval()
-    parts = []
+    out = None
     try:
         with torch.no_grad():
             for start in range(0, X.shape[0], batch_size):
@@ -56,10 +56,17 @@ def embed_in_chunks(module, X, device, batch_size, *, pad=False):
                     data = torch.cat(
                         [data, data.new_zeros((batch_size - n_rows, *data.shape[1:]))]
                     )
-                parts.append(module(data)[1][:n_rows])
+                emb = module(data)[1][:n_rows]
+                if out is None:
+                    # one output tensor filled chunk by chunk: no list of
+                    # chunks beside their concatenation at the end
+                    out = emb.new_empty((X.shape[0], *emb.shape[1:]))
+                out[start : start + n_rows] = emb
     finally:
         module.train(was_training)
-    return torch.cat(parts)
+    if out is None:
+        raise ValueError("embed_in_chunks needs at least one row of X.")
+    return out
 
 
 class CLMLECriterion(nn.Module):

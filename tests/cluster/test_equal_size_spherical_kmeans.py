@@ -10,6 +10,7 @@ from skimbalance.cluster.equal_size_spherical_kmeans import (
     cluster_by_class,
     equal_size_spherical_kmeans,
     equal_sizes,
+    hierarchical_equal_size_spherical_kmeans,
     n_clusters_for_size,
 )
 
@@ -302,3 +303,178 @@ def test_assignment_method_is_checked():
         balanced_assignment(x, torch.randn(2, 2), torch.tensor([2, 2]), method="lsa")
     with pytest.raises(ValueError, match="epsilon"):
         equal_size_spherical_kmeans(x, 2, assignment="auction", epsilon=0.0)
+
+
+# ------------------------------------------------- bounded (hierarchical) k-means
+def _objective(x, assign, k):
+    """Eq. 6, sum_k ||sum_{i in k} f_i||, computed independently."""
+    x = F.normalize(x.double(), dim=1)
+    sums = torch.zeros(k, x.shape[1], dtype=torch.float64).index_add_(0, assign, x)
+    return float(sums.norm(dim=1).sum())
+
+
+@pytest.mark.parametrize(
+    ("n", "k", "block", "fanout"),
+    [(1000, 30, 200, 8), (1003, 7, 100, 2), (517, 50, 64, 3), (64, 64, 10, 4)],
+)
+def test_hierarchical_sizes_equal_up_to_one(n, k, block, fanout):
+    x = torch.randn(n, 5, generator=torch.Generator().manual_seed(n))
+    assign, centroids = hierarchical_equal_size_spherical_kmeans(
+        x, k, max_block_size=block, fanout=fanout, random_state=0
+    )
+    sizes = torch.bincount(assign, minlength=k)
+    assert sorted(sizes.tolist()) == sorted(equal_sizes(n, k).tolist())
+    # centroids are the normalised means of their members (Eq. 7)
+    means = torch.zeros(k, 5).index_add_(0, assign, F.normalize(x, dim=1))
+    assert torch.allclose(centroids, F.normalize(means, dim=1), atol=1e-5)
+
+
+def test_hierarchical_equals_flat_when_the_block_holds_the_class():
+    x = torch.randn(600, 6, generator=torch.Generator().manual_seed(1))
+    flat = equal_size_spherical_kmeans(x, 12, random_state=3)
+    hier = hierarchical_equal_size_spherical_kmeans(
+        x, 12, max_block_size=600, random_state=3
+    )
+    assert torch.equal(flat[0], hier[0])
+    assert torch.allclose(flat[1], hier[1], atol=1e-6)
+    # and cluster_by_class is unchanged for classes within the block size
+    labels = torch.tensor([0] * 400 + [1] * 200)
+    a = cluster_by_class(x, labels, 50, random_state=0, max_block_size=None)
+    b = cluster_by_class(x, labels, 50, random_state=0, max_block_size=400)
+    assert torch.equal(a.assignments, b.assignments)
+    assert torch.equal(a.centroids, b.centroids)
+
+
+def test_hierarchical_cut_bounds_the_block_size(monkeypatch):
+    """Every within-block k-means sees at most max_block_size points."""
+    import skimbalance.cluster.equal_size_spherical_kmeans as mod
+
+    seen = []
+    real = mod.equal_size_spherical_kmeans
+
+    def spy(x, k, **kw):
+        seen.append((x.shape[0], k))
+        return real(x, k, **kw)
+
+    monkeypatch.setattr(mod, "equal_size_spherical_kmeans", spy)
+    x = torch.randn(5000, 4, generator=torch.Generator().manual_seed(2))
+    mod.hierarchical_equal_size_spherical_kmeans(
+        x, 100, max_block_size=300, fanout=4, random_state=0
+    )
+    assert sum(k for _, k in seen) == 100
+    assert sum(m for m, _ in seen) == 5000
+    assert max(m for m, _ in seen) <= 300
+
+
+def test_hierarchical_recovers_blobs_and_is_close_to_flat():
+    centers = torch.eye(8)[:, :8] * 4
+    x = _blobs([250] * 8, centers, 0.3, seed=5)
+    assign, _ = hierarchical_equal_size_spherical_kmeans(
+        x, 8, max_block_size=500, fanout=2, random_state=0
+    )
+    truth = torch.arange(8).repeat_interleave(250)
+    # every cluster is one blob
+    for c in range(8):
+        assert torch.unique(truth[assign == c]).numel() == 1
+    # on unstructured data (the worst case: every cut splits dense regions)
+    # the cut costs a few percent of Eq. 6's objective (5% here)
+    y = torch.randn(4000, 16, generator=torch.Generator().manual_seed(6))
+    flat = equal_size_spherical_kmeans(y, 40, random_state=0)[0]
+    hier = hierarchical_equal_size_spherical_kmeans(
+        y, 40, max_block_size=1000, random_state=0
+    )[0]
+    assert _objective(y, hier, 40) > 0.93 * _objective(y, flat, 40)
+
+
+def test_hierarchical_degenerate_cases_and_checks():
+    x = torch.randn(50, 3, generator=torch.Generator().manual_seed(0))
+    assign, c = hierarchical_equal_size_spherical_kmeans(x, 1, max_block_size=10)
+    assert assign.tolist() == [0] * 50 and c.shape == (1, 3)
+    assign, _ = hierarchical_equal_size_spherical_kmeans(
+        x, 50, max_block_size=10, random_state=0
+    )
+    assert sorted(assign.tolist()) == list(range(50))
+    one = hierarchical_equal_size_spherical_kmeans(x[:1], 1, max_block_size=1)
+    assert one[0].tolist() == [0]
+    with pytest.raises(ValueError, match="max_block_size"):
+        hierarchical_equal_size_spherical_kmeans(x, 2, max_block_size=0)
+    with pytest.raises(ValueError, match="fanout"):
+        hierarchical_equal_size_spherical_kmeans(x, 2, fanout=1)
+    with pytest.raises(ValueError, match="n_clusters"):
+        hierarchical_equal_size_spherical_kmeans(x, 51)
+    with pytest.raises(ValueError, match="max_block_size"):
+        cluster_by_class(x, torch.zeros(50, dtype=torch.long), 5, max_block_size=0)
+
+
+def test_hierarchical_deterministic_and_warm_start():
+    x = torch.randn(3000, 8, generator=torch.Generator().manual_seed(4))
+    a = hierarchical_equal_size_spherical_kmeans(
+        x, 30, max_block_size=500, random_state=1
+    )
+    b = hierarchical_equal_size_spherical_kmeans(
+        x, 30, max_block_size=500, random_state=1
+    )
+    assert torch.equal(a[0], b[0]) and torch.equal(a[1], b[1])
+    # from its own centroids the clustering keeps (nearly) the same objective
+    warm = hierarchical_equal_size_spherical_kmeans(
+        x, 30, max_block_size=500, random_state=2, init=a[1]
+    )
+    assert _objective(x, warm[0], 30) > 0.99 * _objective(x, a[0], 30)
+    sizes = torch.bincount(warm[0], minlength=30)
+    assert int(sizes.min()) == 100 and int(sizes.max()) == 100
+    # cluster_by_class warm-starts a large class from the previous clusters
+    labels = torch.zeros(3000, dtype=torch.long)
+    cs = cluster_by_class(x, labels, 100, random_state=0, max_block_size=500)
+    again = cluster_by_class(
+        x, labels, 100, random_state=5, max_block_size=500, previous=cs
+    )
+    assert sorted(again.sizes.tolist()) == [100] * 30
+
+
+def test_cluster_by_class_cuts_only_large_classes():
+    x = torch.randn(1300, 6, generator=torch.Generator().manual_seed(8))
+    labels = torch.tensor([0] * 1000 + [1] * 300)
+    cs = cluster_by_class(x, labels, 20, random_state=0, max_block_size=400)
+    assert cs.cluster_labels.tolist() == [0] * 50 + [1] * 15
+    assert sorted(set(cs.sizes.tolist())) == [20]
+    flat = cluster_by_class(x, labels, 20, random_state=0, max_block_size=None)
+    # class 1 (300 <= 400 points) is clustered by the flat k-means; the seeding
+    # stream differs after class 0, so compare the class's objective, not ids
+    rows = labels == 1
+    own = cs.assignments[rows] - 50
+    ref = flat.assignments[rows] - 50
+    assert torch.bincount(own).tolist() == [20] * 15
+    assert _objective(x[rows], own, 15) > 0.97 * _objective(x[rows], ref, 15)
+
+
+def _choice_rounds_reference(sims, capacities):
+    """Loop-by-loop rounds of choices (an independent reference)."""
+    n, k = len(sims), len(sims[0])
+    prefs = [sorted(range(k), key=lambda j, i=i: (-sims[i][j], j)) for i in range(n)]
+    assigned, remaining = [-1] * n, list(capacities)
+    for r in range(k):
+        asks = {}
+        for i in range(n):
+            if assigned[i] < 0:
+                asks.setdefault(prefs[i][r], []).append(i)
+        for j, pts in asks.items():
+            for i in sorted(pts, key=lambda i: (-sims[i][j], i))[: remaining[j]]:
+                assigned[i] = j
+                remaining[j] -= 1
+    return assigned
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_choice_rounds_assignment_matches_a_loop_reference(seed):
+    from skimbalance.cluster.equal_size_spherical_kmeans import (
+        _choice_rounds_assignment,
+    )
+
+    g = torch.Generator().manual_seed(seed)
+    x = F.normalize(torch.randn(60, 4, generator=g, dtype=torch.float64), dim=1)
+    c = F.normalize(torch.randn(5, 4, generator=g, dtype=torch.float64), dim=1)
+    caps = torch.tensor([20, 15, 10, 10, 5])
+    got = _choice_rounds_assignment(x, c, caps)
+    assert torch.bincount(got, minlength=5).tolist() == caps.tolist()
+    ref = _choice_rounds_reference((x @ c.T).tolist(), caps.tolist())
+    assert got.tolist() == ref

@@ -236,3 +236,123 @@ def test_input_validation():
         rule.predict(torch.randn(3, 2))
     assert rule.n_neighbors_ == 2
     assert KNearestClusterRule(10).fit(c, [0, 0, 1, 1]).n_neighbors_ == 4
+
+
+# ------------------------------------------------ bounded search (cell index)
+def _clustered_centroids(n_clusters, n_classes, d, seed):
+    g = torch.Generator().manual_seed(seed)
+    modes = F.normalize(torch.randn(40, d, generator=g), dim=1)
+    mode_class = torch.randint(0, n_classes, (40,), generator=g)
+    which = torch.randint(0, 40, (n_clusters,), generator=g)
+    noise = 0.3 * torch.randn(n_clusters, d, generator=g) / math.sqrt(d)
+    centroids = F.normalize(modes[which] + noise, dim=1).double()
+    labels = mode_class[which]
+    labels[:n_classes] = torch.arange(n_classes)  # every class has a cluster
+    q_modes = torch.randint(0, 40, (600,), generator=g)
+    queries = modes[q_modes] + 0.4 * torch.randn(600, d, generator=g) / math.sqrt(d)
+    return centroids, labels, queries.double()
+
+
+def test_index_covering_every_cell_is_the_exact_search():
+    centroids, labels, queries = _clustered_centroids(400, 5, 8, seed=0)
+    exact = KNearestClusterRule(3, max_exact_clusters=None).fit(centroids, labels, 5)
+    # 400 clusters give 20 cells: probing all of them is the exact search
+    full = KNearestClusterRule(3, max_exact_clusters=10, n_probe=20).fit(
+        centroids, labels, 5
+    )
+    assert exact.exact_ and full.exact_
+    assert torch.equal(exact.decision_scores(queries), full.decision_scores(queries))
+    probed = KNearestClusterRule(3, max_exact_clusters=10, n_probe=2).fit(
+        centroids, labels, 5
+    )
+    assert not probed.exact_ and probed._cells.n_cells == 20
+
+
+@pytest.mark.parametrize("n_neighbors", [1, 2, 5])
+def test_index_has_high_recall_and_agrees_with_the_reference(n_neighbors):
+    centroids, labels, queries = _clustered_centroids(900, 6, 16, seed=1)
+    rule = KNearestClusterRule(n_neighbors, max_exact_clusters=100, n_probe=4).fit(
+        centroids, labels, 6
+    )
+    assert not rule.exact_
+    # an independent brute force: the true N nearest of every query
+    q = F.normalize(queries, dim=1)
+    true_sims = q @ rule.centroids_.T
+    true_idx = torch.argsort(true_sims, dim=1, descending=True)[:, :n_neighbors]
+    sims, idx = rule.kneighbors(queries)
+    recall = (idx.unsqueeze(2) == true_idx.unsqueeze(1)).any(2).double().mean()
+    assert recall > 0.95
+    # the similarities returned are the exact ones of the clusters returned
+    assert torch.allclose(sims, true_sims.gather(1, idx), atol=1e-12)
+    assert bool((sims[:, :-1] >= sims[:, 1:]).all())
+    ref_pred, _ = k_nearest_cluster_reference(
+        queries.numpy(), centroids.numpy(), labels.numpy(), n_neighbors, 6
+    )
+    agree = (rule.predict(queries).numpy() == ref_pred).mean()
+    assert agree > 0.95
+    # where the index retrieved the true N nearest, Eq. 10's class is exact
+    same = (torch.sort(idx, 1).values == torch.sort(true_idx, 1).values).all(1)
+    assert bool(same.any())
+    assert (rule.predict(queries).numpy()[same.numpy()] == ref_pred[same.numpy()]).all()
+
+
+def test_index_class_nearest_is_a_lower_bound_and_exact_when_retrieved():
+    centroids, labels, queries = _clustered_centroids(900, 6, 16, seed=2)
+    rule = KNearestClusterRule(2, max_exact_clusters=100, n_probe=4).fit(
+        centroids, labels, 6
+    )
+    sims, retrieved_labels, class_max = rule._search(queries)
+    q = F.normalize(queries, dim=1)
+    true_sims = q @ rule.centroids_.T
+    true_max = torch.stack([true_sims[:, labels == c].amax(1) for c in range(6)], dim=1)
+    assert float((class_max - true_max).max()) <= 1e-9, float(
+        (class_max - true_max).max()
+    )
+    assert bool(torch.isfinite(class_max).all())  # representatives of every class
+    for j in range(2):
+        rows = torch.arange(q.shape[0])
+        got = class_max[rows, retrieved_labels[:, j]]
+        assert bool((got >= sims[:, j] - 1e-12).all())
+    # scores stay finite and the arg-max is a retrieved class's
+    scores = rule.decision_scores(queries)
+    assert bool(torch.isfinite(scores).all())
+    pred = scores.argmax(1)
+    assert bool((retrieved_labels == pred.unsqueeze(1)).any(1).all())
+
+
+def test_index_is_deterministic_and_checks_its_parameters():
+    centroids, labels, queries = _clustered_centroids(500, 4, 8, seed=3)
+    a = KNearestClusterRule(2, max_exact_clusters=50).fit(centroids, labels, 4)
+    b = KNearestClusterRule(2, max_exact_clusters=50).fit(centroids, labels, 4)
+    assert torch.equal(a.decision_scores(queries), b.decision_scores(queries))
+    assert a.decision_scores(queries[:0]).shape == (0, 4)
+    # N larger than a few cells: more cells are probed, N clusters come back
+    big = KNearestClusterRule(60, max_exact_clusters=50, n_probe=1).fit(
+        centroids, labels, 4
+    )
+    sims, idx = big.kneighbors(queries)
+    assert idx.shape == (600, 60) and bool(torch.isfinite(sims).all())
+    assert all(len(set(row)) == 60 for row in idx.tolist())
+    for kwargs, match in [
+        ({"max_exact_clusters": 0}, "max_exact_clusters"),
+        ({"n_probe": 0}, "n_probe"),
+        ({"n_class_representatives": 0}, "n_class_representatives"),
+    ]:
+        with pytest.raises(ValueError, match=match):
+            KNearestClusterRule(2, **kwargs).fit(centroids, labels, 4)
+
+
+def test_class_max_by_columns_equals_the_scatter():
+    from skimbalance.neighbors.k_nearest_cluster import (
+        _class_max,
+        _class_max_by_columns,
+    )
+
+    g = torch.Generator().manual_seed(0)
+    sims = torch.randn(50, 30, generator=g, dtype=torch.float64)
+    labels = torch.randint(0, 5, (30,), generator=g)
+    labels[labels == 3] = 2  # class 3 has no cluster
+    columns = [torch.nonzero(labels == c, as_tuple=True)[0] for c in range(6)]
+    assert torch.equal(
+        _class_max(sims, labels, 6), _class_max_by_columns(sims, columns)
+    )
