@@ -379,7 +379,9 @@ class UncertaintySchedule(Callback):
         What is kept per training sample is what the criterion reads: its
         predictive uncertainty (reduced at once to the class uncertainties)
         and, for the sample-level stage only, its feature mean and variance
-        (``2 D`` numbers; ``(N + 1) D`` with ``sample_covariance="full"``).
+        (``2 D`` float32 numbers, the variance in float64 only where it
+        exceeds float32's range; ``(N + 1) D`` with
+        ``sample_covariance="full"``).
         The previous refresh's feature moments are released first, so two sets
         are never held at once. The masks drawn are the same in every stage.
         """
@@ -395,6 +397,7 @@ class UncertaintySchedule(Callback):
             batch_size=self.batch_size,
             keep_passes=full and sample_stage,
             feature_moments=sample_stage,
+            compact_variance=True,  # the criterion widens it to float64
         )
         index = (
             self.train_index_

@@ -338,6 +338,7 @@ def mc_dropout_statistics(
     seed=None,
     keep_passes=False,
     feature_moments=True,
+    compact_variance=False,
 ):
     """Mean and variance of predictions and features over ``N`` dropout passes.
 
@@ -399,6 +400,11 @@ def mc_dropout_statistics(
         moments only (``feature_mean`` and ``feature_var`` None), which is all
         the class uncertainties need, at ``O(n C)`` memory. The masks drawn
         are the same either way.
+    compact_variance : bool, default=False
+        If True, ``feature_var`` is stored in float32 (half the memory of
+        float64, rounded to float32's 7 digits) unless one of its values
+        exceeds float32's range, in which case the whole of it is float64 as
+        by default.
 
     Returns
     -------
@@ -498,6 +504,8 @@ def mc_dropout_statistics(
                     dev = (features.to(wide) - fm).to(features.dtype)
                     _store(out, "feature_deviations", dev.movedim(0, 1), n, start, stop)
                 _store(out, "feature_mean", fm.to(features.dtype), n, start, stop)
+                if compact_variance:
+                    fv = _compact(out, fv)
                 _store(out, "feature_var", fv, n, start, stop)
     finally:
         if masks is not None:
@@ -505,6 +513,20 @@ def mc_dropout_statistics(
         for mod, mode in modes:
             mod.training = mode
     return MCDropoutStatistics(**out)
+
+
+def _compact(out, variance):
+    """``variance`` in float32 while every value so far fits, else in float64."""
+    stored = out.get("feature_var")
+    if stored is not None and stored.dtype != torch.float32:
+        return variance
+    if variance.dtype == torch.float32 or bool(
+        (variance <= torch.finfo(torch.float32).max).all()
+    ):
+        return variance.float()
+    if stored is not None:  # a value beyond float32: widen what is stored
+        out["feature_var"] = stored.to(variance.dtype)
+    return variance
 
 
 def _store(out, name, value, n, start, stop):

@@ -329,3 +329,36 @@ def test_the_deterministic_prefix_runs_once_per_chunk():
     )
     assert _split_forward(starts_with_dropout) is None
     assert _split_forward(_Net()) is None
+
+
+def test_compact_variance_is_float32_unless_a_value_exceeds_its_range():
+    n_samples = 3
+
+    def model(batch):  # pass k of row i: x_i * (k + 1)
+        b = batch.shape[0] // n_samples
+        k = torch.arange(batch.shape[0]) // b
+        out = batch * (k.unsqueeze(1) + 1.0)
+        return out, out
+
+    x = _x(7)
+    wide = mc_dropout_statistics(model, x, n_samples=n_samples, batch_size=3)
+    compact = mc_dropout_statistics(
+        model, x, n_samples=n_samples, batch_size=3, compact_variance=True
+    )
+    assert compact.feature_var.dtype == torch.float32
+    torch.testing.assert_close(
+        compact.feature_var.double(), wide.feature_var, rtol=1e-6, atol=0
+    )
+    # a variance beyond float32 in the last chunk: all of it float64, exactly
+    x[6, 0] = 1e30
+    wide = mc_dropout_statistics(model, x, n_samples=n_samples, batch_size=3)
+    compact = mc_dropout_statistics(
+        model, x, n_samples=n_samples, batch_size=3, compact_variance=True
+    )
+    assert compact.feature_var.dtype == torch.float64
+    assert bool(torch.isfinite(compact.feature_var).all())
+    assert float(compact.feature_var[6, 0]) > 1e59
+    torch.testing.assert_close(
+        compact.feature_var[:6], wide.feature_var[:6], rtol=1e-6, atol=0
+    )
+    assert torch.equal(compact.feature_var[6:], wide.feature_var[6:])
