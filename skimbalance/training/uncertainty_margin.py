@@ -148,6 +148,7 @@ class UncertaintyMarginCriterion(nn.Module):
         if self.stage != "softmax" and self.margins is not None:
             margins = self.margins.to(embedding.device)
         stats = None
+        prob = None
         logs = {}
         covariance = getattr(self, "sample_covariance", "diagonal")
         if (
@@ -160,16 +161,16 @@ class UncertaintyMarginCriterion(nn.Module):
                 self.feature_mean[index].to(embedding.device),
                 self.feature_var[index].to(embedding.device),
             )
-            with torch.no_grad():
-                prob = misclassification_probability(
-                    stats[0],
-                    stats[1],
-                    weight,
-                    y_true,
-                    margin_type=self.margin_type,
-                    covariance=covariance,
-                )
-            logs["misclassification_probability"] = float(prob.mean())
+            # computed once: logged, and used by the loss (with its gradient)
+            prob = misclassification_probability(
+                stats[0],
+                stats[1],
+                weight,
+                y_true,
+                margin_type=self.margin_type,
+                covariance=covariance,
+            )
+            logs["misclassification_probability"] = float(prob.detach().mean())
         loss = uncertainty_margin_loss(
             embedding,
             weight,
@@ -181,6 +182,7 @@ class UncertaintyMarginCriterion(nn.Module):
             scale=self.scale,
             softmax_weight=self.softmax_weight,
             sample_covariance=covariance,
+            misclassification=prob,
         )
         weight_batch = batch.get("sample_weight")
         if weight_batch is not None:
