@@ -162,14 +162,17 @@ class UncertaintyMarginCriterion(nn.Module):
                 self.feature_var[index].to(embedding.device),
             )
             # computed once: logged, and used by the loss (with its gradient)
-            prob = misclassification_probability(
-                stats[0],
-                stats[1],
-                weight,
-                y_true,
-                margin_type=self.margin_type,
-                covariance=covariance,
-            )
+            with torch.set_grad_enabled(
+                torch.is_grad_enabled() and bool(self.sample_margin)
+            ):
+                prob = misclassification_probability(
+                    stats[0],
+                    stats[1],
+                    weight,
+                    y_true,
+                    margin_type=self.margin_type,
+                    covariance=covariance,
+                )
             logs["misclassification_probability"] = float(prob.detach().mean())
         loss = uncertainty_margin_loss(
             embedding,
@@ -248,8 +251,8 @@ class UncertaintySchedule(Callback):
     stage. Each refresh sets the class margins from the class uncertainties of
     the training samples and, in the sample-level stage, caches every
     sample's feature mean and variance for the sample-level term (the passes
-    are streamed over chunks, so the memory is that of the cache). Records ``class_uncertainty`` and
-    ``class_margins`` in the epoch's history row.
+    are streamed over chunks, so the memory is that of the cache). Records
+    ``class_uncertainty`` and ``class_margins`` in the epoch's history row.
 
     Parameters
     ----------
