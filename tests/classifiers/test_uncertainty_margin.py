@@ -492,3 +492,30 @@ def test_streamed_refreshes_leave_the_fit_unchanged(monkeypatch, sample_covarian
     np.testing.assert_allclose(
         streamed.predict_proba(X), reference.predict_proba(X), atol=1e-5, rtol=0
     )
+
+
+def test_only_the_sample_stage_refreshes_keep_feature_moments(monkeypatch):
+    import skimbalance.training.uncertainty_margin as training
+
+    kept = []
+    refresh = training.UncertaintySchedule.refresh
+
+    def recording(self, net):
+        refresh(self, net)
+        mean, var = net.criterion_.feature_mean, net.criterion_.feature_var
+        kept.append((self.stage_, None if mean is None else (mean.shape, var.dtype)))
+
+    monkeypatch.setattr(training.UncertaintySchedule, "refresh", recording)
+    X, y = _imbalanced_blobs(7)
+    params = {**FAST, "max_epochs": 5, "warmup_epochs": 1, "sample_level_epochs": 2}
+    params["uncertainty_interval"] = 1
+    UncertaintyMarginClassifier(**params).fit(X, y)
+    # the class stage reads no feature moments; the sample stage's are float32
+    n = X.shape[0]
+    expected_sample = (torch.Size([n, 1, FAST["embedding_dim"]]), torch.float32)
+    assert kept == [
+        ("class", None),
+        ("class", None),
+        ("sample", expected_sample),
+        ("sample", expected_sample),
+    ]
