@@ -484,6 +484,7 @@ default="large_margin"
                 n_samples=self.n_mc_samples,
                 batch_size=self._mc_batch_size(),
                 seed=getattr(self, "_mc_seed", 0),
+                feature_moments=False,  # the predictions' moments only
             )
 
     def _predict_task_proba(self, X):

@@ -63,7 +63,6 @@ from .large_margin import (
     _norms,
     margin_logits,
     plain_logits,
-    project,
     target_rows,
 )
 
@@ -74,6 +73,22 @@ def _family_weight(weight, margin_type, eps=_EPS):
     if margin_type == "large_margin":
         return weight
     return weight / _norms(weight, eps).unsqueeze(-1)
+
+
+def _project(features, weight):
+    """:func:`~skimbalance.losses.large_margin.project` as one product per task.
+
+    ``w_c^T f`` for every sample and class as a ``(B, D) x (D, C)`` matrix
+    product per task, where a broadcast ``matmul`` of ``(B, T, 1, D)`` rows
+    runs ``B T`` products of one row each (and sums an expanded weight in
+    the backward pass).
+    """
+    if weight.dim() == 2:
+        return features @ weight.transpose(0, 1)
+    if features.dim() == 2:
+        features = features.unsqueeze(1)
+    features = features.expand(-1, weight.shape[0], -1)
+    return torch.einsum("btd,tcd->btc", features, weight)
 
 
 def _wide_dtype(device):
@@ -118,13 +133,13 @@ def error_moments(feature_mean, feature_var, weight, targets):
     """
     w_y = target_rows(weight, targets)
     index = targets.unsqueeze(-1)
-    scores = project(feature_mean, weight)
+    scores = _project(feature_mean, weight)
     mu_e = scores - scores.gather(-1, index)
     if weight.dim() == 3 and feature_var.dim() == 2:
         feature_var = feature_var.unsqueeze(1)
     var_e = (
-        project(feature_var, weight * weight)
-        - 2.0 * project(w_y * feature_var, weight)
+        _project(feature_var, weight * weight)
+        - 2.0 * _project(w_y * feature_var, weight)
         + (w_y * w_y * feature_var).sum(-1, keepdim=True)
     )
     var_e = var_e.clamp_min(0.0).scatter(-1, index, 0.0)
@@ -171,11 +186,11 @@ def error_moments_from_passes(feature_mean, feature_deviations, weight, targets)
     [[0.0, 0.0]]
     """
     index = targets.unsqueeze(-1)
-    scores = project(feature_mean, weight)
+    scores = _project(feature_mean, weight)
     mu_e = scores - scores.gather(-1, index)
     n, n_passes = feature_deviations.shape[:2]
     flat = feature_deviations.reshape(n * n_passes, *feature_deviations.shape[2:])
-    proj = project(flat, weight)
+    proj = _project(flat, weight)
     proj = proj.reshape(n, n_passes, *proj.shape[1:])  # (B, N, [T,] C)
     pass_index = index.unsqueeze(1).expand(*proj.shape[:-1], 1)
     diff = proj - proj.gather(-1, pass_index)
@@ -281,6 +296,7 @@ def uncertainty_margin_loss(
     arcface_step=0.2,
     softmax_weight=0.0,
     sample_covariance="diagonal",
+    misclassification=None,
 ):
     """Per-sample uncertainty-driven max-margin loss (class + sample level).
 
@@ -319,6 +335,10 @@ def uncertainty_margin_loss(
         L-softmax/SphereFace annealing ``lambda`` (0 = pure margin).
     sample_covariance : {"diagonal", "full"}, default="diagonal"
         ``Sigma_f`` of Eq. 13, see :func:`misclassification_probability`.
+    misclassification : Tensor of shape (B,) or (B, T), or None
+        ``F`` already computed from ``sample_stats`` by
+        :func:`misclassification_probability` (e.g. by a caller that also
+        logs it), used as it is; None computes it.
 
     Returns
     -------
@@ -351,15 +371,17 @@ def uncertainty_margin_loss(
     )
     offset = None
     if sample_stats is not None and sample_margin:
-        feature_mean, feature_var = sample_stats
-        prob = misclassification_probability(
-            feature_mean,
-            feature_var,
-            weight,
-            targets,
-            margin_type=margin_type,
-            covariance=sample_covariance,
-        )
+        prob = misclassification
+        if prob is None:
+            feature_mean, feature_var = sample_stats
+            prob = misclassification_probability(
+                feature_mean,
+                feature_var,
+                weight,
+                targets,
+                margin_type=margin_type,
+                covariance=sample_covariance,
+            )
         offset = sample_margin * prob
     logits = margin_logits(
         features,

@@ -148,6 +148,7 @@ class UncertaintyMarginCriterion(nn.Module):
         if self.stage != "softmax" and self.margins is not None:
             margins = self.margins.to(embedding.device)
         stats = None
+        prob = None
         logs = {}
         covariance = getattr(self, "sample_covariance", "diagonal")
         if (
@@ -160,7 +161,10 @@ class UncertaintyMarginCriterion(nn.Module):
                 self.feature_mean[index].to(embedding.device),
                 self.feature_var[index].to(embedding.device),
             )
-            with torch.no_grad():
+            # computed once: logged, and used by the loss (with its gradient)
+            with torch.set_grad_enabled(
+                torch.is_grad_enabled() and bool(self.sample_margin)
+            ):
                 prob = misclassification_probability(
                     stats[0],
                     stats[1],
@@ -169,7 +173,7 @@ class UncertaintyMarginCriterion(nn.Module):
                     margin_type=self.margin_type,
                     covariance=covariance,
                 )
-            logs["misclassification_probability"] = float(prob.mean())
+            logs["misclassification_probability"] = float(prob.detach().mean())
         loss = uncertainty_margin_loss(
             embedding,
             weight,
@@ -181,6 +185,7 @@ class UncertaintyMarginCriterion(nn.Module):
             scale=self.scale,
             softmax_weight=self.softmax_weight,
             sample_covariance=covariance,
+            misclassification=prob,
         )
         weight_batch = batch.get("sample_weight")
         if weight_batch is not None:
@@ -244,9 +249,10 @@ class UncertaintySchedule(Callback):
     MC-dropout passes over the training set at the first margin epoch, every
     ``refresh_interval`` epochs after it, and at the start of the sample-level
     stage. Each refresh sets the class margins from the class uncertainties of
-    the training samples and caches every sample's feature mean and variance
-    for the sample-level term. Records ``class_uncertainty`` and
-    ``class_margins`` in the epoch's history row.
+    the training samples and, in the sample-level stage, caches every
+    sample's feature mean and variance for the sample-level term (the passes
+    are streamed over chunks, so the memory is that of the cache). Records
+    ``class_uncertainty`` and ``class_margins`` in the epoch's history row.
 
     Parameters
     ----------
@@ -371,36 +377,53 @@ class UncertaintySchedule(Callback):
             )
 
     def refresh(self, net):
-        """Run the MC passes; set the criterion's margins and feature moments."""
+        """Run the MC passes; set the criterion's margins and feature moments.
+
+        The passes are streamed over chunks of ``batch_size`` samples
+        (:func:`~skimbalance.uncertainty.mc_dropout.mc_dropout_statistics`).
+        What is kept per training sample is what the criterion reads: its
+        predictive uncertainty (reduced at once to the class uncertainties)
+        and, for the sample-level stage only, its feature mean and variance
+        (``2 D`` float32 numbers, the variance in float64 only where it
+        exceeds float32's range; ``(N + 1) D`` with
+        ``sample_covariance="full"``).
+        The previous refresh's feature moments are released first, so two sets
+        are never held at once. The masks drawn are the same in every stage.
+        """
+        criterion = net.criterion_
+        criterion.feature_mean = None
+        criterion.feature_var = None
+        sample_stage = getattr(self, "stage_", "sample") == "sample"
+        full = self.sample_covariance == "full"
         stats = mc_dropout_statistics(
             net.module_,
             torch.from_numpy(self.X),
             n_samples=self.n_mc_samples,
             batch_size=self.batch_size,
-            keep_passes=self.sample_covariance == "full",
+            keep_passes=full and sample_stage,
+            feature_moments=sample_stage,
+            compact_variance=True,  # the criterion widens it to float64
         )
         index = (
             self.train_index_
             if self.train_index_ is not None
             else np.arange(self.X.shape[0])
         )
-        index_t = torch.as_tensor(index, device=stats.prob_var.device)
+        device = stats.prob_var.device
+        index_t = torch.as_tensor(index, device=device)
         u = stats.uncertainty[index_t]
         targets = torch.as_tensor(self.y[index], device=u.device)
         self.class_uncertainty_ = class_uncertainty(u, targets, self.n_classes).cpu()
-        criterion = net.criterion_
         if not (self.freeze_margins and criterion.margins is not None):
             margins = uncertainty_margins(
                 self.class_uncertainty_, self.max_margin, self.margin_map
             )
             if self.margin_source == "fixed":
                 margins = torch.full_like(margins, int(self.max_margin))
-            criterion.margins = margins.to(stats.feature_mean.device)
-        spread = (
-            stats.feature_deviations
-            if self.sample_covariance == "full"
-            else stats.feature_var
-        )
+            criterion.margins = margins.to(device)
+        if not sample_stage:  # the class-level stage reads no feature moments
+            return
+        spread = stats.feature_deviations if full else stats.feature_var
         nbytes = sum(t.numel() * t.element_size() for t in (stats.feature_mean, spread))
         keep = stats.feature_mean.device.type == "cpu" or (
             nbytes <= _MAX_DEVICE_CACHE_BYTES

@@ -35,11 +35,12 @@ class MCDropoutStatistics:
     prob_mean, prob_var : Tensor of shape (n, ..., C)
         Mean and variance (over the passes, ``1/N`` normalised as in Eq. 7) of
         the predicted class probabilities.
-    feature_mean, feature_var : Tensor of shape (n, ..., D)
+    feature_mean, feature_var : Tensor of shape (n, ..., D) or None
         Mean and per-dimension variance of the features (a diagonal
         covariance ``Sigma_f``). The mean has the features' dtype; the
         variance is float64 (float32 on MPS, which has no float64), as the
-        variance of large float32 features overflows float32.
+        variance of large float32 features overflows float32. None with
+        ``feature_moments=False``.
     feature_deviations : Tensor of shape (n, N, ..., D) or None
         With ``keep_passes=True``: each pass's features minus their mean, in
         the features' dtype. They are an exact rank-``N`` factor of the full
@@ -49,8 +50,8 @@ class MCDropoutStatistics:
 
     prob_mean: torch.Tensor
     prob_var: torch.Tensor
-    feature_mean: torch.Tensor
-    feature_var: torch.Tensor
+    feature_mean: torch.Tensor | None = None
+    feature_var: torch.Tensor | None = None
     feature_deviations: torch.Tensor | None = None
 
     @property
@@ -225,6 +226,92 @@ class _KeyedMasks:
             handle.remove()
 
 
+# Modules that, in evaluation mode, map each row on its own and draw nothing:
+# the leading run of them in a backbone gives the same rows whether it runs
+# before or after the MC repetition, so it runs once per chunk.
+_ROWWISE_DETERMINISTIC = (
+    nn.Linear,
+    nn.Identity,
+    nn.ReLU,
+    nn.LeakyReLU,
+    nn.ELU,
+    nn.SELU,
+    nn.GELU,
+    nn.SiLU,
+    nn.Tanh,
+    nn.Sigmoid,
+    nn.LayerNorm,
+    nn.BatchNorm1d,
+    nn.BatchNorm2d,
+    nn.BatchNorm3d,
+    nn.Conv1d,
+    nn.Conv2d,
+    nn.Conv3d,
+    nn.MaxPool1d,
+    nn.MaxPool2d,
+    nn.AvgPool1d,
+    nn.AvgPool2d,
+)
+
+
+def _no_hooks(module):
+    return not (
+        module._forward_hooks
+        or module._forward_pre_hooks
+        or getattr(module, "_forward_hooks_with_kwargs", None)
+    )
+
+
+def _split_forward(model):
+    """``(prefix, rest)`` of a :class:`~skimbalance.modules.MultiTaskNet`, or None.
+
+    ``prefix`` runs the leading modules of its ``nn.Sequential`` backbone that
+    are row-wise and deterministic in evaluation mode (no dropout among them,
+    no hooks), ``rest`` the remaining backbone, the embedding and the head, so
+    that ``rest(prefix(x).repeat(N))`` is ``model(x.repeat(N))`` with the
+    prefix computed once instead of ``N`` times. The dropout modules are all
+    in ``rest`` and see the same shapes in the same order, so they draw the
+    same masks. None when the model is not of that form (it then runs whole).
+    """
+    from ..modules import MultiTaskNet  # pure torch; imported late (no cycle)
+
+    if type(model) is not MultiTaskNet or not isinstance(model.backbone, nn.Sequential):
+        return None
+    backbone = model.backbone
+    if type(backbone).forward is not nn.Sequential.forward or not (
+        _no_hooks(model) and _no_hooks(backbone)
+    ):
+        return None
+    children = list(backbone)
+    n_prefix = 0
+    for child in children:
+        if not (
+            isinstance(child, _ROWWISE_DETERMINISTIC)
+            and not any(isinstance(m, DROPOUT_TYPES) for m in child.modules())
+            and all(_no_hooks(m) for m in child.modules())
+        ):
+            break
+        n_prefix += 1
+    if n_prefix == 0:
+        return None
+    head_modules, tail_modules = children[:n_prefix], children[n_prefix:]
+
+    def prefix(data):
+        if model.input_shape is not None:
+            data = data.reshape(data.shape[0], *model.input_shape)
+        for module in head_modules:
+            data = module(data)
+        return data
+
+    def rest(hidden):
+        for module in tail_modules:
+            hidden = module(hidden)
+        embedding = model.embedding(hidden.flatten(1))
+        return model.head(embedding), embedding
+
+    return prefix, rest
+
+
 def _to_probabilities(logits, activation):
     if activation == "softmax":
         return torch.softmax(logits, dim=-1)
@@ -250,13 +337,23 @@ def mc_dropout_statistics(
     device=None,
     seed=None,
     keep_passes=False,
+    feature_moments=True,
+    compact_variance=False,
 ):
     """Mean and variance of predictions and features over ``N`` dropout passes.
 
-    The data are processed in chunks of ``batch_size`` samples; each chunk is
+    The data are streamed in chunks of ``batch_size`` samples; each chunk is
     repeated ``n_samples`` times along the batch axis and sent through the model
     in ONE forward pass, so every copy draws its own dropout masks (independent
-    sub-networks, Eq. 6) and the passes are vectorised. Runs under
+    sub-networks, Eq. 6) and the passes are vectorised. The moments of a chunk
+    are written into arrays allocated once for all ``n`` samples, so the memory
+    is that of the results (``O(n (C + D))``, ``O(n N D)`` more with
+    ``keep_passes``) plus one chunk's activations (``O(batch_size N width)``),
+    whatever ``n``. For a :class:`~skimbalance.modules.MultiTaskNet` whose
+    backbone is an ``nn.Sequential``, the leading layers before the first
+    dropout (row-wise and deterministic in evaluation mode: ``Linear``,
+    activations, normalisations, convolutions) run once per chunk and only the
+    rest once per pass; the results are the same. Runs under
     ``torch.no_grad``. When ``model`` is an ``nn.Module`` it is put in
     evaluation mode with only its dropout modules in training mode (batch-norm
     statistics are neither used per batch nor updated), and every submodule's
@@ -274,6 +371,8 @@ def mc_dropout_statistics(
         Number of stochastic passes ``N`` (the paper's choice).
     batch_size : int, default=256
         Samples per chunk (the forward pass sees ``batch_size * n_samples`` rows).
+        With ``seed=None`` the chunks decide how torch's random stream is cut
+        into masks, so the same ``batch_size`` gives the same results.
     activation : {"softmax", "sigmoid"}, None or callable, default="softmax"
         Maps logits to the predictions whose moments are taken (softmax over
         the last axis).
@@ -296,6 +395,16 @@ def mc_dropout_statistics(
         (:attr:`MCDropoutStatistics.feature_deviations`, ``N`` times the
         memory of the mean), from which the full feature covariance of the
         sample-level term (Eq. 13) is computed.
+    feature_moments : bool, default=True
+        Whether to return the feature moments; False returns the prediction
+        moments only (``feature_mean`` and ``feature_var`` None), which is all
+        the class uncertainties need, at ``O(n C)`` memory. The masks drawn
+        are the same either way.
+    compact_variance : bool, default=False
+        If True, ``feature_var`` is stored in float32 (half the memory of
+        float64, rounded to float32's 7 digits) unless one of its values
+        exceeds float32's range, in which case the whole of it is float64 as
+        by default.
 
     Returns
     -------
@@ -327,21 +436,33 @@ def mc_dropout_statistics(
     ((5, 3), (5, 8))
     >>> bool((stats.uncertainty > 0).all())
     True
+    >>> light = mc_dropout_statistics(Net(), torch.randn(5, 4), feature_moments=False)
+    >>> light.feature_mean is None, tuple(light.prob_var.shape)
+    (True, (5, 3))
     """
     n_samples = int(n_samples)
     if n_samples < 1:
         raise ValueError(f"n_samples must be >= 1, got {n_samples}.")
+    batch_size = int(batch_size)
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}.")
+    if keep_passes and not feature_moments:
+        raise ValueError("keep_passes=True needs feature_moments=True.")
     if device is None:
         param = next(model.parameters(), None) if isinstance(model, nn.Module) else None
         device = param.device if param is not None else X.device
     is_module = isinstance(model, nn.Module)
     if seed is not None and not is_module:
         raise ValueError("seed needs model to be an nn.Module (keyed dropout masks).")
+    n = X.shape[0]
+    if n == 0:
+        raise ValueError("X holds no samples.")
     # The feature variance of float32 features can exceed float32's range (an
     # entry of 1e20 is enough): it is kept in float64 where the device has it.
     wide = torch.float32 if torch.device(device).type == "mps" else torch.float64
     modes = [(mod, mod.training) for mod in model.modules()] if is_module else []
-    parts = {"pm": [], "pv": [], "fm": [], "fv": [], "fd": []}
+    split = _split_forward(model) if is_module else None
+    out = {}  # the results, allocated at the first chunk and filled in place
     masks = None
     try:
         if is_module:
@@ -352,42 +473,66 @@ def mc_dropout_statistics(
             else:  # dropout modules stay in eval mode; hooks apply keyed masks
                 masks = _KeyedMasks(model)
         with torch.no_grad():
-            for start in range(0, X.shape[0], batch_size):
+            for start in range(0, n, batch_size):
                 chunk = torch.as_tensor(X[start : start + batch_size], device=device)
                 b = chunk.shape[0]
-                repeated = chunk.repeat(n_samples, *([1] * (chunk.dim() - 1)))
-                if masks is not None:  # pass-major, as ``repeated``
+                stop = start + b
+                if masks is not None:  # pass-major, as the repeated rows
                     passes = torch.arange(1, n_samples + 1, device=chunk.device)
                     keys = row_keys(chunk, seed).unsqueeze(0) + (
                         passes * _GOLDEN
                     ).unsqueeze(1)
                     masks.set_keys(_mix(keys).reshape(-1))
-                out = model(repeated)
-                logits, features = out[0], out[1]
+                if split is not None:
+                    hidden = split[0](chunk)
+                    repeated = hidden.repeat(n_samples, *([1] * (hidden.dim() - 1)))
+                    out_model = split[1](repeated)
+                else:
+                    repeated = chunk.repeat(n_samples, *([1] * (chunk.dim() - 1)))
+                    out_model = model(repeated)
+                logits, features = out_model[0], out_model[1]
                 probs = _to_probabilities(logits, activation)
                 probs = probs.reshape(n_samples, b, *probs.shape[1:])
-                features = features.reshape(n_samples, b, *features.shape[1:])
                 pv, pm = torch.var_mean(probs, dim=0, correction=0)
+                _store(out, "prob_mean", pm, n, start, stop)
+                _store(out, "prob_var", pv, n, start, stop)
+                if not feature_moments:
+                    continue
+                features = features.reshape(n_samples, b, *features.shape[1:])
                 fv, fm = torch.var_mean(features.to(wide), dim=0, correction=0)
                 if keep_passes:  # (b, N, ..., D): centred passes, sample-major
                     dev = (features.to(wide) - fm).to(features.dtype)
-                    parts["fd"].append(dev.movedim(0, 1))
-                fm = fm.to(features.dtype)
-                parts["pm"].append(pm)
-                parts["pv"].append(pv)
-                parts["fm"].append(fm)
-                parts["fv"].append(fv)
+                    _store(out, "feature_deviations", dev.movedim(0, 1), n, start, stop)
+                _store(out, "feature_mean", fm.to(features.dtype), n, start, stop)
+                if compact_variance:
+                    fv = _compact(out, fv)
+                _store(out, "feature_var", fv, n, start, stop)
     finally:
         if masks is not None:
             masks.remove()
         for mod, mode in modes:
             mod.training = mode
-    if not parts["pm"]:
-        raise ValueError("X holds no samples.")
-    return MCDropoutStatistics(
-        prob_mean=torch.cat(parts["pm"]),
-        prob_var=torch.cat(parts["pv"]),
-        feature_mean=torch.cat(parts["fm"]),
-        feature_var=torch.cat(parts["fv"]),
-        feature_deviations=torch.cat(parts["fd"]) if keep_passes else None,
-    )
+    return MCDropoutStatistics(**out)
+
+
+def _compact(out, variance):
+    """``variance`` in float32 while every value so far fits, else in float64."""
+    stored = out.get("feature_var")
+    if stored is not None and stored.dtype != torch.float32:
+        return variance
+    if variance.dtype == torch.float32 or bool(
+        (variance <= torch.finfo(torch.float32).max).all()
+    ):
+        return variance.float()
+    if stored is not None:  # a value beyond float32: widen what is stored
+        out["feature_var"] = stored.to(variance.dtype)
+    return variance
+
+
+def _store(out, name, value, n, start, stop):
+    """Write one chunk's ``value`` into ``out[name]``, allocated for ``n`` rows."""
+    if name not in out:
+        out[name] = torch.empty(
+            (n, *value.shape[1:]), dtype=value.dtype, device=value.device
+        )
+    out[name][start:stop] = value

@@ -450,3 +450,72 @@ def test_the_short_curriculum_warning_is_issued_once_per_configuration():
         GridSearchCV(est, {"lr": [1e-3, 1e-2, 3e-2]}, cv=2).fit(X, y)
     short = [w for w in caught if "never leaves its softmax stage" in str(w.message)]
     assert len(short) == 1
+
+
+@pytest.mark.parametrize("sample_covariance", ["diagonal", "full"])
+def test_streamed_refreshes_leave_the_fit_unchanged(monkeypatch, sample_covariance):
+    # The fit with the streamed MC statistics (chunks, moments written in
+    # place, no feature moments in the class stage, the backbone's first layer
+    # once per chunk) against the same fit with the full computation of every
+    # moment at every refresh: the same predictions to 1e-5.
+    from uncertainty.mc_reference import reference_mc_dropout_statistics
+
+    import skimbalance.training.uncertainty_margin as training
+
+    X, y = _imbalanced_blobs(6)
+    X = X.astype(np.float32)
+    params = dict(
+        hidden_layer_sizes=(32, 16),
+        embedding_dim=8,
+        max_epochs=6,
+        warmup_epochs=1,
+        class_weight_start_epoch=1,
+        sample_level_epochs=2,
+        uncertainty_interval=2,
+        n_mc_samples=4,
+        batch_size=100,  # MC chunks of 256 samples: 412 samples, two chunks
+        sample_covariance=sample_covariance,
+        n_threads=1,
+        random_state=0,
+    )
+    streamed = UncertaintyMarginClassifier(**params).fit(X, y)
+    monkeypatch.setattr(
+        training, "mc_dropout_statistics", reference_mc_dropout_statistics
+    )
+    reference = UncertaintyMarginClassifier(**params).fit(X, y)
+    refreshed = [r["epoch"] for r in streamed.net_.history if "class_margins" in r]
+    assert refreshed == [2, 4, 5]  # class-stage refreshes and the sample stage's
+    np.testing.assert_allclose(
+        streamed.class_uncertainty_, reference.class_uncertainty_, atol=1e-6
+    )
+    np.testing.assert_array_equal(streamed.class_margins_, reference.class_margins_)
+    np.testing.assert_allclose(
+        streamed.predict_proba(X), reference.predict_proba(X), atol=1e-5, rtol=0
+    )
+
+
+def test_only_the_sample_stage_refreshes_keep_feature_moments(monkeypatch):
+    import skimbalance.training.uncertainty_margin as training
+
+    kept = []
+    refresh = training.UncertaintySchedule.refresh
+
+    def recording(self, net):
+        refresh(self, net)
+        mean, var = net.criterion_.feature_mean, net.criterion_.feature_var
+        kept.append((self.stage_, None if mean is None else (mean.shape, var.dtype)))
+
+    monkeypatch.setattr(training.UncertaintySchedule, "refresh", recording)
+    X, y = _imbalanced_blobs(7)
+    params = {**FAST, "max_epochs": 5, "warmup_epochs": 1, "sample_level_epochs": 2}
+    params["uncertainty_interval"] = 1
+    UncertaintyMarginClassifier(**params).fit(X, y)
+    # the class stage reads no feature moments; the sample stage's are float32
+    n = X.shape[0]
+    expected_sample = (torch.Size([n, 1, FAST["embedding_dim"]]), torch.float32)
+    assert kept == [
+        ("class", None),
+        ("class", None),
+        ("sample", expected_sample),
+        ("sample", expected_sample),
+    ]

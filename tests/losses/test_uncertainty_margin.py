@@ -497,3 +497,44 @@ def test_full_covariance_loss_matches_loop_and_per_task():
             m2[:, t], d2[:, :, t], w2[t], t2[:, t], covariance="full"
         )
         assert torch.allclose(both[:, t], alone, atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "feature_shape, weight_shape",
+    [((6, 4), (3, 4)), ((6, 4), (2, 3, 4)), ((6, 2, 4), (2, 3, 4))],
+)
+def test_per_task_products_equal_the_broadcast_projection(feature_shape, weight_shape):
+    from skimbalance.losses.large_margin import project
+    from skimbalance.losses.uncertainty_margin import _project
+
+    gen = torch.Generator().manual_seed(0)
+    f = torch.randn(feature_shape, generator=gen, dtype=torch.float64)
+    w = torch.randn(weight_shape, generator=gen, dtype=torch.float64)
+    f.requires_grad_(True)
+    w.requires_grad_(True)
+    got, want = _project(f, w), project(f, w)
+    torch.testing.assert_close(got, want)
+    (grad_f, grad_w) = torch.autograd.grad(got.square().sum(), (f, w))
+    (ref_f, ref_w) = torch.autograd.grad(want.square().sum(), (f, w))
+    torch.testing.assert_close(grad_f, ref_f)
+    torch.testing.assert_close(grad_w, ref_w)
+
+
+def test_a_precomputed_misclassification_probability_is_used_as_it_is():
+    gen = torch.Generator().manual_seed(1)
+    f = torch.randn(5, 1, 3, generator=gen)
+    w = torch.randn(1, 4, 3, generator=gen, requires_grad=True)
+    y = torch.randint(0, 4, (5, 1), generator=gen)
+    stats = (f + 0.1, torch.rand(5, 1, 3, generator=gen))
+    prob = misclassification_probability(*stats, w, y)
+    computed = uncertainty_margin_loss(f, w, y, sample_stats=stats)
+    given = uncertainty_margin_loss(f, w, y, sample_stats=stats, misclassification=prob)
+    torch.testing.assert_close(given, computed)
+    torch.testing.assert_close(
+        torch.autograd.grad(given.sum(), w)[0],
+        torch.autograd.grad(computed.sum(), w)[0],
+    )
+    zero = uncertainty_margin_loss(
+        f, w, y, sample_stats=stats, misclassification=torch.zeros(5, 1)
+    )
+    torch.testing.assert_close(zero, uncertainty_margin_loss(f, w, y, margins=1))

@@ -229,3 +229,136 @@ def test_kept_passes_are_the_centred_passes_in_sample_major_layout():
     assert torch.allclose(var, stats.feature_var, atol=1e-5)
     plain = mc_dropout_statistics(model, x, n_samples=n_samples, activation=None)
     assert plain.feature_deviations is None
+
+
+# ------------------------------------------------------------------ streaming
+def _multitask_net(seed=0, hidden=(16, 8), head=None):
+    from skimbalance.modules import MLPBackbone, MultiTaskNet
+
+    torch.manual_seed(seed)
+    return MultiTaskNet(
+        MLPBackbone(4, hidden, dropout=0.5), hidden[-1], 1, 3, 5, head=head
+    )
+
+
+@pytest.mark.parametrize("batch_size", [1, 4, 13, 64])
+@pytest.mark.parametrize("keep_passes", [False, True])
+def test_streamed_statistics_equal_the_full_computation(batch_size, keep_passes):
+    # chunks of 1, of a size that does not divide n = 13, of n and beyond n
+    from uncertainty.mc_reference import reference_mc_dropout_statistics
+
+    net, x = _multitask_net(), _x(13)
+    torch.manual_seed(5)
+    expected = reference_mc_dropout_statistics(
+        net, x, n_samples=6, batch_size=batch_size, keep_passes=keep_passes
+    )
+    after_reference = torch.get_rng_state()
+    torch.manual_seed(5)
+    stats = mc_dropout_statistics(
+        net, x, n_samples=6, batch_size=batch_size, keep_passes=keep_passes
+    )
+    # the same masks: torch's random stream is consumed as by the full pass
+    assert torch.equal(torch.get_rng_state(), after_reference)
+    assert stats.feature_var.dtype == torch.float64
+    for name in ("prob_mean", "prob_var", "feature_mean", "feature_var"):
+        got, want = getattr(stats, name), getattr(expected, name)
+        assert got.shape == want.shape == (13, 1, want.shape[-1])
+        torch.testing.assert_close(got.double(), want.double(), atol=1e-5, rtol=1e-5)
+    if keep_passes:
+        assert stats.feature_deviations.shape == (13, 6, 1, 5)
+        torch.testing.assert_close(
+            stats.feature_deviations, expected.feature_deviations, atol=1e-5, rtol=0
+        )
+    else:
+        assert stats.feature_deviations is None
+
+
+def test_prediction_moments_alone_draw_the_same_masks():
+    net, x = _multitask_net(1), _x(13)
+    torch.manual_seed(7)
+    full = mc_dropout_statistics(net, x, n_samples=5, batch_size=4)
+    state = torch.get_rng_state()
+    torch.manual_seed(7)
+    light = mc_dropout_statistics(
+        net, x, n_samples=5, batch_size=4, feature_moments=False
+    )
+    assert torch.equal(torch.get_rng_state(), state)
+    assert light.feature_mean is None and light.feature_var is None
+    assert torch.equal(light.prob_mean, full.prob_mean)
+    assert torch.equal(light.prob_var, full.prob_var)
+    torch.testing.assert_close(light.uncertainty, full.uncertainty)
+    with pytest.raises(ValueError, match="keep_passes"):
+        mc_dropout_statistics(net, x, keep_passes=True, feature_moments=False)
+    with pytest.raises(ValueError, match="batch_size"):
+        mc_dropout_statistics(net, x, batch_size=0)
+
+
+def test_keyed_streamed_statistics_do_not_depend_on_the_chunks():
+    net, x = _multitask_net(2), _x(13)
+    one = mc_dropout_statistics(net, x, n_samples=4, batch_size=1, seed=3)
+    whole = mc_dropout_statistics(net, x, n_samples=4, batch_size=13, seed=3)
+    for name in ("prob_mean", "prob_var", "feature_mean", "feature_var"):
+        torch.testing.assert_close(getattr(one, name), getattr(whole, name))
+
+
+def test_the_deterministic_prefix_runs_once_per_chunk():
+    from skimbalance.uncertainty.mc_dropout import _split_forward
+
+    net, x = _multitask_net(3), _x(6)
+    prefix, rest = _split_forward(net)
+    # the prefix is the first Linear and ReLU: the rows before the first dropout
+    torch.testing.assert_close(prefix(x), torch.relu(net.backbone[0](x)))
+    net.eval()
+    for got, want in zip(rest(prefix(x)), net(x), strict=True):
+        torch.testing.assert_close(got, want)
+    seen = []
+    handle = net.backbone[0].register_forward_hook(
+        lambda mod, inp, out: seen.append(inp[0].shape[0])
+    )
+    try:  # a hook on a prefix module: the model runs whole (the hook sees N b)
+        assert _split_forward(net) is None
+        mc_dropout_statistics(net, x, n_samples=3, batch_size=4)
+    finally:
+        handle.remove()
+    assert seen == [12, 6]
+    # nothing to share: a backbone that starts with dropout, or another module
+    from skimbalance.modules import MultiTaskNet
+
+    starts_with_dropout = MultiTaskNet(
+        nn.Sequential(nn.Dropout(0.5), nn.Linear(4, 8)), 8, 1, 3, 5
+    )
+    assert _split_forward(starts_with_dropout) is None
+    assert _split_forward(_Net()) is None
+
+
+def test_compact_variance_is_float32_unless_a_value_exceeds_its_range():
+    n_samples = 3
+
+    def model(batch):  # pass k of row i: x_i * (k + 1)
+        b = batch.shape[0] // n_samples
+        k = torch.arange(batch.shape[0]) // b
+        out = batch * (k.unsqueeze(1) + 1.0)
+        return out, out
+
+    x = _x(7)
+    wide = mc_dropout_statistics(model, x, n_samples=n_samples, batch_size=3)
+    compact = mc_dropout_statistics(
+        model, x, n_samples=n_samples, batch_size=3, compact_variance=True
+    )
+    assert compact.feature_var.dtype == torch.float32
+    torch.testing.assert_close(
+        compact.feature_var.double(), wide.feature_var, rtol=1e-6, atol=0
+    )
+    # a variance beyond float32 in the last chunk: all of it float64, exactly
+    x[6, 0] = 1e30
+    wide = mc_dropout_statistics(model, x, n_samples=n_samples, batch_size=3)
+    compact = mc_dropout_statistics(
+        model, x, n_samples=n_samples, batch_size=3, compact_variance=True
+    )
+    assert compact.feature_var.dtype == torch.float64
+    assert bool(torch.isfinite(compact.feature_var).all())
+    assert float(compact.feature_var[6, 0]) > 1e59
+    torch.testing.assert_close(
+        compact.feature_var[:6], wide.feature_var[:6], rtol=1e-6, atol=0
+    )
+    assert torch.equal(compact.feature_var[6:], wide.feature_var[6:])
