@@ -4,7 +4,8 @@
 estimator, its parameters, the data files and the storage) loads the data,
 pays the one-off costs with a throw-away fit on 2048 rows, then times one
 ``fit`` on all rows and one ``predict`` on at most 10⁵ of them, and prints one
-JSON line: the seconds, the resident memory before the data were loaded and
+JSON line: the seconds (wall clock, and the fit's CPU seconds, which a busy
+machine inflates less; the machine's load average before and after the fit), the resident memory before the data were loaded and
 the peak over the whole process (``getrusage(RUSAGE_SELF).ru_maxrss``), and
 the sizes of the data and of the model. A process per measurement keeps the
 peaks of two measurements apart.
@@ -75,9 +76,12 @@ def measure(spec):
     baseline = current_rss_bytes()
 
     estimator = build(spec)
-    tic = time.perf_counter()
+    load_before = os.getloadavg()[0]
+    tic, cpu = time.perf_counter(), time.process_time()
     estimator.fit(X, y)
     fit_seconds = time.perf_counter() - tic
+    fit_cpu_seconds = time.process_time() - cpu
+    load_after = os.getloadavg()[0]
     after_fit = peak_rss_bytes()
 
     n_predict = min(PREDICT_ROWS, X.shape[0])
@@ -89,6 +93,7 @@ def measure(spec):
     epochs = len(estimator.net_.history)
     return {
         "fit_seconds": fit_seconds,
+        "fit_cpu_seconds": fit_cpu_seconds,
         "epochs": epochs,
         "fit_seconds_per_sample": fit_seconds / (n * epochs),
         "epoch_seconds": fit_seconds / epochs,
@@ -100,6 +105,7 @@ def measure(spec):
         "peak_rss_bytes": peak_rss_bytes(),
         "data_bytes": int(X.nbytes),
         "model_bytes": model_bytes(estimator),
+        "load_average": [load_before, load_after],
         "torch_threads": torch.get_num_threads(),
         "torch": torch.__version__,
     }

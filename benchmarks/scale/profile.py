@@ -392,6 +392,13 @@ def _ratio(value):
     return "–" if value is None else f"{value:.2f}"
 
 
+def _cpu_per_sample(record):
+    cpu = record.get("fit_cpu_seconds")
+    if cpu is None:
+        return "–"
+    return f"{cpu / (record['n'] * record.get('epochs', 1)) * 1e6:.0f}"
+
+
 def _mb(value):
     return f"{value / 1e6:.0f}"
 
@@ -402,6 +409,7 @@ def table_markdown(rows, storage):
         "estimator",
         "n",
         "fit µs / sample",
+        "CPU µs / sample",
         "fit s / epoch",
         "predict s / 10⁵ rows",
         "fit peak RSS MB",
@@ -422,6 +430,7 @@ def table_markdown(rows, storage):
                 SHORT.get(r["estimator"], r["estimator"]),
                 f"{r['n']:,}",
                 f"{r['fit_seconds_per_sample'] * 1e6:.0f}",
+                _cpu_per_sample(r),
                 f"{r['epoch_seconds']:.1f}",
                 f"{r['predict_seconds_per_1e5']:.2f}",
                 _mb(r["fit_peak_rss_bytes"]),
@@ -466,10 +475,17 @@ def provenance(records):
 
     dates = sorted(r["date"] for r in records if "date" in r)
     when = f"{dates[0]} to {dates[-1]}" if dates else "unrecorded dates"
+    loads = [x for r in records for x in r.get("load_average", ())]
+    load = (
+        f" The machine's 1-minute load average during the fits: {min(loads):.1f} "
+        f"to {max(loads):.1f} (on {os.cpu_count()} cores)."
+        if loads
+        else ""
+    )
     return (
         f"Measured at commit(s) {joined('commit')} on {joined('host')} "
         f"(torch {joined('torch')}, {joined('torch_threads')} torch thread(s)), "
-        f"{when}."
+        f"{when}.{load}"
     )
 
 
@@ -551,7 +567,9 @@ def summary_markdown(rows, failures, estimators, storages, max_n, wall):
         "the peak once the prediction has run too (glibc keeps some of the "
         "memory the prediction's chunks freed); *bound* is 3 x (data + model + one chunk), the "
         "model being 4 x its parameters' bytes (weights, gradients, Adam's two "
-        f"moments) and a chunk {CHUNK_ROWS} rows through the network. *× CE* "
+        f"moments) and a chunk {CHUNK_ROWS} rows through the network. *CPU µs "
+        "/ sample* is the fit's CPU time (`time.process_time`), which other "
+        "processes on a busy machine inflate less than the wall clock. *× CE* "
         "is the fit time per sample over cross-entropy's at the same n; *× own "
         "at 10⁵* over the same estimator's at 10⁵ rows. A memmap's pages that "
         "the fit reads count in its RSS while the page cache keeps them.",
