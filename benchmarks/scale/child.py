@@ -63,17 +63,19 @@ def measure(spec):
 
     torch.set_num_threads(int(spec["params"].get("n_threads") or 1))
     y = np.load(spec["y_path"])
-    storage = spec["storage"]
-    mmap_mode = "r" if storage == "memmap" else None
-    X = np.load(spec["X_path"], mmap_mode=mmap_mode)
-    if storage == "array":
-        assert X.flags.c_contiguous and X.dtype == np.float32
-
+    mapped = np.load(spec["X_path"], mmap_mode="r")
     warm = build(spec)
-    rows = slice(0, min(WARMUP_ROWS, X.shape[0]))
-    warm.set_params(max_epochs=1).fit(np.array(X[rows]), y[rows])
+    rows = slice(0, min(WARMUP_ROWS, mapped.shape[0]))
+    warm.set_params(max_epochs=1).fit(np.array(mapped[rows]), y[rows])
     del warm
+    # The runtime's own memory: before the data are loaded (an array) or
+    # read (a memmap).
     baseline = current_rss_bytes()
+    if spec["storage"] == "memmap":
+        X = mapped
+    else:
+        X = np.load(spec["X_path"])
+        assert X.flags.c_contiguous and X.dtype == np.float32
 
     estimator = build(spec)
     load_before = os.getloadavg()[0]

@@ -102,6 +102,17 @@ def test_the_targets_are_checked_where_they_apply():
         assert part in missed
 
 
+def test_the_ratios_compare_cpu_times_where_both_records_have_them():
+    ce = record("CrossEntropyClassifier", 100_000, 300e-6)
+    crl = record("CRLClassifier", 100_000, 100e-6)
+    ce["fit_cpu_seconds"], crl["fit_cpu_seconds"] = 6.0, 9.0  # 60 and 90 µs
+    row = {r["estimator"]: r for r in profile.assess([ce, crl])}["CRLClassifier"]
+    assert row["over_ce"] == pytest.approx(1.5)
+    del ce["fit_cpu_seconds"]  # one record without: both by the wall clock
+    row = {r["estimator"]: r for r in profile.assess([ce, crl])}["CRLClassifier"]
+    assert row["over_ce"] == pytest.approx(1 / 3)
+
+
 def test_the_projection_is_linear_from_the_largest_measured_n():
     records = [record("CrossEntropyClassifier", 100_000, 60e-6)]
     records[0]["child_wall_seconds"] = records[0]["fit_seconds"] + 0.5 + 10.0
