@@ -10,6 +10,7 @@ Examples::
     python -m benchmarks full --backbone cnn --scale gpu --device cuda
     python -m benchmarks table8 --backbone cnn --size   # measure, project the wall time
     python -m benchmarks summary                    # README table from the reports
+    python -m benchmarks scale --max-n 100000       # time and memory against n
 
 An interrupted run resumes where it stopped: finished runs are cached in
 ``<out>/runs.jsonl`` (``--fresh`` ignores them).
@@ -34,6 +35,10 @@ profiles that combine wings are assembled here:
     measurements behind it are in docs/benchmarks.rst. Its ``cnn`` variant
     (``--backbone cnn``, :data:`benchmarks.khan2019.table5.CNN_PROFILE`) is
     the Table 5 half trained end to end on the 28 x 28 images.
+
+``scale`` measures fit and predict time and peak memory of every estimator
+against the number of training rows, each measurement in a fresh process
+(:mod:`benchmarks.scale.profile`; ``scale --help`` for its options).
 
 ``summary`` runs nothing: it rewrites the README's recommendation table and
 the results page's summary table and figure from the reports committed under
@@ -75,6 +80,7 @@ from .huang2019 import (
 from .khan2019 import margin_ablation, um_options
 from .khan2019.table5 import CNN_PROFILE as TABLE5_CNN
 from .khan2019.table5 import digits_experiments, feature_experiments
+from .scale import profile as scale_profile
 from .tabular import minority_batches, sensitivity
 from .tabular.keel import (
     KEEL_NET,
@@ -280,7 +286,8 @@ def parse_args(argv=None):
         description="Reproduce the papers' comparative tables on real data.",
         epilog="python -m benchmarks summary [--check]: write the README's "
         "recommendation table and the results page's summary from the committed "
-        "reports (no run).",
+        "reports (no run). python -m benchmarks scale [--max-n N]: time and "
+        "memory of every estimator against n (scale --help for its options).",
     )
     parser.add_argument(
         "profile",
@@ -440,6 +447,9 @@ def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] == ["summary"]:
         return front_door.main(argv[1:])
+    if argv[:1] == ["scale"]:
+        scale_profile.main(argv[1:])
+        return 0
     run(parse_args(argv))
     return 0
 

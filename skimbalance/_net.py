@@ -4,6 +4,8 @@ Nothing here is public API: estimators build a :class:`TrainingNet` inside ``fit
 and expose it as ``net_``.
 """
 
+import warnings
+
 import numpy as np
 import torch
 from sklearn.model_selection import ShuffleSplit, StratifiedShuffleSplit
@@ -20,6 +22,32 @@ from .optim.sam import SAM
 _SKORCH_BATCH_KEYS = frozenset(
     {"train_loss", "valid_loss", "train_batch_size", "valid_batch_size"}
 )
+
+
+def rows_as_tensor(rows, device=None):
+    """A float tensor of the array ``rows``, sharing its memory where it can.
+
+    ``torch.as_tensor`` without a copy on the CPU (one copy to another
+    device), also for a read-only array such as a ``numpy.memmap`` opened
+    with ``mode="r"``: torch warns that it cannot mark such a tensor
+    read-only, and the warning is silenced here, since the estimators never
+    write into their inputs.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.zeros((3, 2), dtype=np.float32)
+    >>> X.flags.writeable = False
+    >>> rows_as_tensor(X[1:]).shape
+    torch.Size([2, 2])
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings(
+            "ignore",
+            message="The given NumPy array is not writable",
+            category=UserWarning,
+        )
+        return torch.as_tensor(rows, device=device)
 
 
 def _take(value, index):
@@ -307,14 +335,15 @@ def collect_outputs(net, X, batch_size):
     batches. Every chunk is zero-padded to ``batch_size`` rows, so each row
     goes through the same matrix kernels whatever the other rows are (CPU BLAS
     picks kernels by the number of rows): a sample's outputs do not depend on
-    the other samples passed with it.
+    the other samples passed with it. ``X`` is read a chunk at a time, in
+    place (a ``numpy.memmap`` too): only a chunk is ever copied.
     """
     module = net.module_
     module.eval()
     outputs = []
     with torch.no_grad():
         for start in range(0, X.shape[0], batch_size):
-            data = torch.as_tensor(X[start : start + batch_size], device=net.device)
+            data = rows_as_tensor(X[start : start + batch_size], device=net.device)
             n_rows = data.shape[0]
             if n_rows < batch_size:
                 pad = data.new_zeros((batch_size - n_rows, *data.shape[1:]))

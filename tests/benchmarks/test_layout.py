@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[2] / "benchmarks"
 ENGINE = "harness"
 PAPER_WINGS = ("khan2019", "huang2019", "dong2017", "tabular")
 ROW_LIBRARIES = ("baselines",)
-OTHER_WINGS = ("speed",)
+OTHER_WINGS = ("speed", "scale")
 WINGS = (ENGINE, *PAPER_WINGS, *ROW_LIBRARIES, *OTHER_WINGS)
 #: The only modules that may lie loose at ``benchmarks/``; ``__main__`` is the
 #: registry of profiles and may import every wing.
@@ -108,7 +108,7 @@ def test_no_module_lies_loose_at_the_top():
 
 def test_imports_run_one_way():
     """The engine imports no wing; no paper wing imports another wing, except
-    the row library ``baselines``; ``baselines`` and ``speed`` use only the
+    the row library ``baselines``; ``baselines``, ``speed`` and ``scale`` use only the
     engine; nothing but the top imports the registry."""
     assert forbidden_imports() == []
 
