@@ -4,8 +4,6 @@ Nothing here is public API: estimators build a :class:`TrainingNet` inside ``fit
 and expose it as ``net_``.
 """
 
-import warnings
-
 import numpy as np
 import torch
 from sklearn.model_selection import ShuffleSplit, StratifiedShuffleSplit
@@ -15,6 +13,7 @@ from skorch.dataset import Dataset, unpack_data
 from skorch.utils import TeeGenerator, to_tensor
 from torch.utils.data import DataLoader, Subset
 
+from ._arrays import rows_as_tensor
 from .optim.sam import SAM
 
 # Per-batch entries skorch itself records; everything else a criterion logs is
@@ -22,32 +21,6 @@ from .optim.sam import SAM
 _SKORCH_BATCH_KEYS = frozenset(
     {"train_loss", "valid_loss", "train_batch_size", "valid_batch_size"}
 )
-
-
-def rows_as_tensor(rows, device=None):
-    """A float tensor of the array ``rows``, sharing its memory where it can.
-
-    ``torch.as_tensor`` without a copy on the CPU (one copy to another
-    device), also for a read-only array such as a ``numpy.memmap`` opened
-    with ``mode="r"``: torch warns that it cannot mark such a tensor
-    read-only, and the warning is silenced here, since the estimators never
-    write into their inputs.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> X = np.zeros((3, 2), dtype=np.float32)
-    >>> X.flags.writeable = False
-    >>> rows_as_tensor(X[1:]).shape
-    torch.Size([2, 2])
-    """
-    with warnings.catch_warnings():
-        warnings.filterwarnings(
-            "ignore",
-            message="The given NumPy array is not writable",
-            category=UserWarning,
-        )
-        return torch.as_tensor(rows, device=device)
 
 
 def _take(value, index):

@@ -136,19 +136,36 @@ def test_fit_and_predict_allocate_far_less_than_the_data():
     assert predict_peak < 0.25 * X.nbytes, predict_peak
 
 
-def test_a_read_only_memmap_predicts_without_a_warning(tmp_path):
+@pytest.mark.parametrize(
+    "name, extra",
+    [
+        ("CrossEntropyClassifier", {}),
+        ("CLMLEClassifier", {"warmup_epochs": 0}),
+        (
+            "UncertaintyMarginClassifier",
+            {
+                "warmup_epochs": 0,
+                "sample_level_epochs": 1,
+                "class_weight_start_epoch": 0,
+            },
+        ),
+    ],
+)
+def test_a_read_only_memmap_fits_and_predicts_without_a_warning(name, extra, tmp_path):
     """torch warns once per process when it wraps a read-only array; a fresh
-    process is the only place to see that the first prediction does not."""
+    process is the only place to see that the first fit and prediction (CLMLE's
+    embeddings, the uncertainty margin's MC passes) do not."""
     X, y = problem()
     np.save(tmp_path / "X.npy", X)
     np.save(tmp_path / "y.npy", y)
     script = textwrap.dedent(
         f"""
         import numpy as np
-        from skimbalance import CrossEntropyClassifier
+        import skimbalance
         X = np.load({str(tmp_path / "X.npy")!r}, mmap_mode="r")
         y = np.load({str(tmp_path / "y.npy")!r})
-        estimator = CrossEntropyClassifier(**{SMALL!r}).fit(X, y)
+        Estimator = getattr(skimbalance, {name!r})
+        estimator = Estimator(**{SMALL!r}, **{extra!r}).fit(X, y)
         estimator.predict(X)
         print("ok")
         """

@@ -25,7 +25,7 @@ PURE = {
 }
 
 #: Single pure modules at the package's top level.
-PURE_MODULES = ("prior_shift.py",)
+PURE_MODULES = ("prior_shift.py", "_arrays.py")
 
 #: Base classes that belong to the training layer, not to the estimators.
 TRAINING_BASES = {"Module", "Callback", "Sampler"}

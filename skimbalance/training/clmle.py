@@ -16,6 +16,7 @@ import torch
 from skorch.callbacks import Callback
 from torch import nn
 
+from .._arrays import rows_as_tensor
 from ..cluster.equal_size_spherical_kmeans import cluster_by_class
 from ..losses.clmle import clmle_loss
 from ..losses.cross_entropy import weighted_cross_entropy
@@ -50,7 +51,7 @@ def embed_in_chunks(module, X, device, batch_size, *, pad=False):
     try:
         with torch.no_grad():
             for start in range(0, X.shape[0], batch_size):
-                data = torch.as_tensor(X[start : start + batch_size], device=device)
+                data = rows_as_tensor(X[start : start + batch_size], device=device)
                 n_rows = data.shape[0]
                 if pad and n_rows < batch_size:
                     data = torch.cat(

@@ -10,6 +10,7 @@ from skorch.callbacks import Callback
 from torch import nn
 from torch.utils.data import Subset
 
+from .._arrays import rows_as_tensor
 from ..losses.large_margin import plain_logits
 from ..losses.uncertainty_margin import (
     misclassification_probability,
@@ -397,7 +398,7 @@ class UncertaintySchedule(Callback):
         full = self.sample_covariance == "full"
         stats = mc_dropout_statistics(
             net.module_,
-            torch.from_numpy(self.X),
+            rows_as_tensor(self.X),
             n_samples=self.n_mc_samples,
             batch_size=self.batch_size,
             keep_passes=full and sample_stage,

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from .._arrays import rows_as_tensor
+
 DROPOUT_TYPES = (
     nn.Dropout,
     nn.Dropout1d,
@@ -474,7 +476,7 @@ def mc_dropout_statistics(
                 masks = _KeyedMasks(model)
         with torch.no_grad():
             for start in range(0, n, batch_size):
-                chunk = torch.as_tensor(X[start : start + batch_size], device=device)
+                chunk = rows_as_tensor(X[start : start + batch_size], device=device)
                 b = chunk.shape[0]
                 stop = start + b
                 if masks is not None:  # pass-major, as the repeated rows
