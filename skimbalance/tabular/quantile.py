@@ -58,10 +58,17 @@ class QuantileNormal(nn.Module):
     ``Φ⁻¹(j / (n-1))`` and ``Φ⁻¹((j+1) / (n-1))``; the end scores are
     ``Φ⁻¹(1e-7)`` and ``Φ⁻¹(1 - 1e-7)`` (±5.2), and values outside the
     training range are clipped to them, as scikit-learn's
-    ``QuantileTransformer(output_distribution="normal")``. Where quantiles
-    tie (a feature with few distinct values), a value equal to them goes to
-    the middle of their scores, as scikit-learn's averaging of the forward
-    and backward interpolations. The computation is a sum of clipped ramps
+    ``QuantileTransformer(output_distribution="normal")``. It agrees with
+    scikit-learn at the quantiles; between two of them it is linear in the
+    normal scores (scikit-learn is linear in the levels, then takes the
+    normal quantile), which differs little with many quantiles away from
+    the tails. Where quantiles tie (a feature with few distinct values), a
+    value equal to them goes to the middle of their scores, as
+    scikit-learn's averaging of the forward and backward interpolations
+    does inside the range; at the ends too, where scikit-learn sends the
+    minimum and maximum to ±5.2 however many rows share them (a binary
+    feature becomes ±5.2 there, and ``-2.3, 2.9`` here for a 70/30
+    split). The computation is a sum of clipped ramps
     (no search), so it is vectorised over batch, features and quantiles and
     exports to ONNX.
 
