@@ -1,5 +1,8 @@
 """backbone="tabular" and "mlp" on every estimator: raw features, seeds, saving, ONNX."""
 
+import textwrap
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -189,3 +192,33 @@ def test_factory_needs_2d_rows():
     with pytest.raises(ValueError, match="2-D"):
         TabularBackbone()(np.zeros(3))
     assert isinstance(TabularBackbone()(np.zeros((0, 3))), torch.nn.Module)
+
+
+def _guide_code_blocks():
+    page = (
+        Path(__file__).resolve().parents[1] / "docs" / "user_guide" / "tabular.rst"
+    ).read_text()
+    blocks = []
+    for part in page.split(".. code-block:: python\n")[1:]:
+        lines = []
+        for line in part.splitlines()[1:]:
+            if line and not line.startswith("   "):
+                break
+            lines.append(line[3:])
+        blocks.append(textwrap.dedent("\n".join(lines)))
+    return blocks
+
+
+def test_the_user_guide_examples_run():
+    pytest.importorskip("pandas")
+    blocks = _guide_code_blocks()
+    assert len(blocks) == 2
+    namespace = {}
+    for block in blocks:
+        exec(compile(block, "tabular.rst", "exec"), namespace)
+    assert namespace["proba"].shape == (600, 2)
+    model = namespace["model"]
+    # The one-hot columns and the untouched numbers reach the network.
+    assert model[-1].n_features_in_ == 5
+    assert isinstance(model[-1].net_.module_.backbone, TabularNet)
+    assert namespace["predicted"].shape == (400,)
