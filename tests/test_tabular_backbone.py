@@ -222,3 +222,17 @@ def test_the_user_guide_examples_run():
     assert model[-1].n_features_in_ == 5
     assert isinstance(model[-1].net_.module_.backbone, TabularNet)
     assert namespace["predicted"].shape == (400,)
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("name", sorted(FAST))
+def test_fitted_on_cuda_loads_and_predicts_on_a_cpu(raw, name, tmp_path):
+    X, y = raw
+    clf = make(name, SMALL, device="cuda").fit(X, y)
+    backbone = clf.net_.module_.backbone
+    assert backbone.normalize.quantiles.is_cuda
+    expected = clf.predict_proba(X)
+    save_model(clf, tmp_path / "model")
+    loaded = load_model(tmp_path / "model", device="cpu")
+    assert not loaded.net_.module_.backbone.normalize.quantiles.is_cuda
+    np.testing.assert_allclose(loaded.predict_proba(X), expected, atol=1e-4)
