@@ -70,7 +70,9 @@ class QuantileNormal(nn.Module):
     feature becomes ±5.2 there, and ``-2.3, 2.9`` here for a 70/30
     split). The computation is a sum of clipped ramps
     (no search), so it is vectorised over batch, features and quantiles and
-    exports to ONNX.
+    exports to ONNX; it holds a ``(batch, n_features, n_quantiles - 1)``
+    tensor, so feed an exported graph batches of rows rather than millions
+    at once.
 
     Parameters
     ----------
