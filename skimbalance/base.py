@@ -82,8 +82,9 @@ from .class_weight import (
     deferred_weights,
 )
 from .losses.cross_entropy import WeightedCrossEntropy
-from .modules import MLPBackbone, MultiTaskNet, infer_output_dim
+from .modules import MLPBackbone, MultiTaskNet, TaskLinear, infer_output_dim
 from .training.deferred_reweighting import DeferredReweighting
+from .training.head_retraining import retrain_task_head
 
 #: The built-in backbones a string ``backbone`` names.
 BACKBONES = ("mlp", "tabular")
@@ -252,6 +253,10 @@ TRAINING_OPTION_CONSTRAINTS = {
         StrOptions({"auto"}),
         Interval(numbers.Real, 0, None, closed="left"),
     ],
+    "target_prior": [StrOptions({"uniform", "train"}), "array-like"],
+    "head_retraining": [None, StrOptions({"crt", "lws"})],
+    "tau_normalization": [Interval(numbers.Real, 0, None, closed="left")],
+    "head_retraining_epochs": [Interval(numbers.Integral, 1, None, closed="left")],
 }
 
 #: The torch optimizer of each value of ``optimizer``.
@@ -332,6 +337,9 @@ class BaseDeepClassifier(ClassifierMixin, BaseEstimator):
     # Set to a sentence in a subclass for which continuing a fitted network
     # (warm_start=True) is ill-defined: fit then raises a ValueError with it.
     _warm_start_error = None
+    #: None where ``head_retraining`` may re-train the head, else the
+    #: sentence saying why not (``fit`` raises it).
+    _head_retraining_error = None
 
     def __init__(
         self,
@@ -355,6 +363,10 @@ class BaseDeepClassifier(ClassifierMixin, BaseEstimator):
         warm_start=False,
         optimizer_params=None,
         prior_correction=0.0,
+        target_prior="uniform",
+        head_retraining=None,
+        head_retraining_epochs=10,
+        tau_normalization=0.0,
         callbacks=None,
         device="auto",
         n_threads=None,
@@ -380,6 +392,10 @@ class BaseDeepClassifier(ClassifierMixin, BaseEstimator):
         self.warm_start = warm_start
         self.optimizer_params = optimizer_params
         self.prior_correction = prior_correction
+        self.target_prior = target_prior
+        self.head_retraining = head_retraining
+        self.head_retraining_epochs = head_retraining_epochs
+        self.tau_normalization = tau_normalization
         self.callbacks = callbacks
         self.device = device
         self.n_threads = n_threads
@@ -668,9 +684,22 @@ class BaseDeepClassifier(ClassifierMixin, BaseEstimator):
                     except ValueError:
                         rejected = True  # the previous model stays fitted
                         raise
+                self._check_head_retraining(ctx)
                 self.net_.partial_fit(training_inputs_on(inputs, device), ctx.y)
                 # The net keeps no validation data once trained.
                 self.net_.train_split = None
+                if self.head_retraining is not None:
+                    retrain_task_head(
+                        self.net_.module_,
+                        ctx.X,
+                        ctx.y[:, 0],
+                        ctx.n_classes,
+                        self.head_retraining,
+                        epochs=self.head_retraining_epochs,
+                        batch_size=self.batch_size,
+                        device=device,
+                        seed=ctx.seed,
+                    )
                 self._on_fit_end(ctx)
             except Exception:
                 if rejected:
@@ -681,6 +710,30 @@ class BaseDeepClassifier(ClassifierMixin, BaseEstimator):
                 raise
         self.n_iter_ = len(self.net_.history)
         return self
+
+    def _check_head_retraining(self, ctx):
+        """Refuse ``head_retraining`` where there is no linear head to re-train,
+        before the network trains."""
+        if self.head_retraining is None:
+            return
+        name = type(self).__name__
+        if self._head_retraining_error is not None:
+            raise ValueError(
+                f"head_retraining={self.head_retraining!r}: "
+                f"{self._head_retraining_error}"
+            )
+        if ctx.n_tasks > 1:
+            raise ValueError(
+                f"head_retraining={self.head_retraining!r} re-balances a "
+                "multi-class head; this target is multi-label."
+            )
+        head = self.net_.module_.head
+        if not isinstance(head, TaskLinear):
+            raise ValueError(
+                f"head_retraining={self.head_retraining!r} re-trains a linear "
+                f"head, but this {name}'s head is a {type(head).__name__} "
+                "(e.g. the cosine head of loss='ldam')."
+            )
 
     def _prepare_fit(
         self, X, y, sample_weight, X_val, y_val, sample_weight_val, previous, fitted
@@ -1048,26 +1101,110 @@ class BaseDeepClassifier(ClassifierMixin, BaseEstimator):
 
     # ---------------------------------------------------------------- predict
     def _forward(self, X):
-        """The module's outputs on validated ``X`` (CPU tensors)."""
+        """The module's outputs on validated ``X`` (CPU tensors), the logits
+        τ-normalised (:meth:`_logit_scales`)."""
+        scales = self._logit_scales()
         with torch_threads(self.n_threads):
-            return collect_outputs(self.net_, X, max(self.batch_size, 1024))
+            outputs = collect_outputs(self.net_, X, max(self.batch_size, 1024))
+        if scales is None:
+            return outputs
+        return (outputs[0] * scales.to(outputs[0].dtype), *outputs[1:])
+
+    def _logit_scales(self):
+        """``||w_c|| ** -tau_normalization`` per task and class, (T, C), or None.
+
+        τ-normalisation (Kang et al., ICLR 2020) divides each class's weight
+        vector and bias by its norm to the power τ, which divides that class's
+        logit by the same number: a per-class scale of the logits. A class
+        vector of norm 0 is left as it is.
+        """
+        tau = self.tau_normalization
+        if isinstance(tau, bool) or not isinstance(tau, numbers.Real) or tau < 0:
+            raise ValueError(f"tau_normalization must be a number >= 0, got {tau!r}.")
+        if not tau:
+            return None
+        head = self.net_.module_.head
+        if self._head_retraining_error is not None or not isinstance(head, TaskLinear):
+            raise ValueError(
+                f"tau_normalization={tau!r} rescales the class vectors of a "
+                f"linear head; this {type(self).__name__}'s scores do not come "
+                f"from one (its head is a {type(head).__name__})."
+            )
+        with torch.no_grad():
+            norms = head.weight.detach().double().norm(dim=1).cpu()  # (T, C)
+        norms = torch.where(norms > 0, norms, torch.ones_like(norms))
+        return norms ** -float(tau)
 
     def _predict_task_proba(self, X):
         """Class probabilities per task, shape (n_samples, T, C)."""
         logits = self._forward(X)[0]
         return torch.softmax(logits.double(), dim=-1).numpy()
 
-    def _prior_offsets(self):
-        """``prior_correction * log(prior)`` per task and class, shape (T, C).
+    def _log_training_prior(self):
+        """Log of each class's share of the training set, shape (T, C).
 
-        The prior is each class's share of the training set; a class with no
-        training sample (one value of a multi-label label) counts as one
-        sample, as in :func:`~skimbalance.losses.logit_adjusted.log_class_prior`.
+        A class with no training sample (one value of a multi-label label)
+        counts as one sample, as in
+        :func:`~skimbalance.losses.logit_adjusted.log_class_prior`.
         """
         counts = np.asarray(self.class_counts_, dtype=np.float64)
         counts = np.maximum(counts.reshape(-1, counts.shape[-1]), 1.0)
-        log_prior = np.log(counts) - np.log(counts.sum(axis=1, keepdims=True))
-        return self._prior_tau() * log_prior
+        return np.log(counts) - np.log(counts.sum(axis=1, keepdims=True))
+
+    def _log_target_prior(self):
+        """Log of ``target_prior`` per task and class, shape (T, C); the
+        uniform prior as zeros (a constant per row changes no prediction and
+        keeps ``decision_function`` as it was)."""
+        target = self.target_prior
+        n_tasks, n_classes = np.shape(self._log_training_prior())
+        if isinstance(target, str):
+            if target == "uniform":
+                return np.zeros((n_tasks, n_classes))
+            if target == "train":
+                return self._log_training_prior()
+            raise ValueError(
+                "target_prior must be 'uniform', 'train' or an array of class "
+                f"shares, got {target!r}."
+            )
+        if self.n_outputs_ > 1:
+            raise ValueError(
+                "target_prior must be 'uniform' or 'train' for a multi-label "
+                "target; an array of class shares is for a multi-class one."
+            )
+        try:
+            prior = np.asarray(target, dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(
+                "target_prior must be 'uniform', 'train' or an array of class "
+                f"shares, got {target!r}."
+            ) from exc
+        if prior.shape != (n_classes,):
+            raise ValueError(
+                f"target_prior must have one entry per class of classes_ "
+                f"({n_classes}), got shape {prior.shape}."
+            )
+        if not np.isfinite(prior).all() or (prior <= 0).any():
+            raise ValueError(
+                "target_prior must hold finite, positive class shares (a class "
+                "expected never to occur can get a tiny share instead of 0)."
+            )
+        return (np.log(prior) - np.log(prior.sum()))[None, :]
+
+    def _prior_offsets(self):
+        """What the prior correction subtracts from every log-score, (T, C).
+
+        ``tau * (log(train prior) - log(target prior))``: the scores of a
+        network calibrated to the training prior moved to ``target_prior``
+        (Bayes' rule, Saerens et al., 2002; with the uniform target, the
+        post-hoc logit adjustment of Menon et al., 2021). ``"auto"`` knows
+        which prior the network was trained towards: the training prior
+        (``tau = 1``), or, when its training was rebalanced, the uniform one,
+        from which only the target's log prior is added.
+        """
+        log_target = self._log_target_prior()
+        if isinstance(self.prior_correction, str) and self._rebalanced_training():
+            return -log_target  # "auto" on a network trained to the uniform prior
+        return self._prior_tau() * (self._log_training_prior() - log_target)
 
     def _class_weight_start(self):
         """The epoch the class weights start at: ``class_weight_start_epoch``
@@ -1085,8 +1222,9 @@ class BaseDeepClassifier(ClassifierMixin, BaseEstimator):
     def _rebalanced_training(self):
         """Whether the training already targets the balanced error (class
         weights here; a subclass adds its loss), after which
-        ``prior_correction="auto"`` corrects nothing."""
-        return self.class_weight is not None
+        ``prior_correction="auto"`` corrects nothing; a class-balanced
+        re-training of the head counts as such."""
+        return self.class_weight is not None or self.head_retraining is not None
 
     def _prior_tau(self):
         """The correction's ``tau``: ``prior_correction``, with ``"auto"``
@@ -1106,10 +1244,11 @@ class BaseDeepClassifier(ClassifierMixin, BaseEstimator):
         other probabilities (MC-averaged, k-nearest-cluster) the same Bayes
         re-weighting of the posterior.
         """
+        self._logit_scales()  # refused where the scores are not a linear head's
         proba = self._predict_task_proba(X)
-        if not self._prior_tau():
-            return proba
         offsets = self._prior_offsets()
+        if not offsets.any():
+            return proba
         # In log space, shifted by the row maximum: no underflow to 0 / 0.
         log_p = np.log(np.maximum(proba, np.finfo(np.float64).tiny)) - offsets
         log_p -= log_p.max(axis=-1, keepdims=True)
@@ -1136,6 +1275,23 @@ class BaseDeepClassifier(ClassifierMixin, BaseEstimator):
         if self.n_outputs_ == 1:
             return proba[:, 0, :]
         return proba[:, :, 1]
+
+    def _source_posteriors(self, X):
+        """Uncorrected class posteriors of ``X`` and the prior they are
+        calibrated to: the uniform prior for a network whose training was
+        rebalanced, else the training prior (multi-class only)."""
+        if self.n_outputs_ > 1:
+            raise ValueError(
+                "estimating a deployment prior is for a multi-class target; "
+                "this estimator was fitted on a multi-label one."
+            )
+        X = self._validate_X_predict(X)
+        proba = self._predict_task_proba(X)[:, 0, :]
+        if self._rebalanced_training():
+            prior = np.full(proba.shape[1], 1.0 / proba.shape[1])
+        else:
+            prior = np.exp(self._log_training_prior()[0])
+        return proba, prior
 
     def predict(self, X):
         """Predicted labels of ``X`` (original labels, from ``classes_``).
@@ -1174,8 +1330,10 @@ class BaseDeepClassifier(ClassifierMixin, BaseEstimator):
         task, the difference of the two classes' scores, positive for the
         positive class (``(n,)`` or ``(n, T)``); else one column per class.
         """
-        if self._prior_tau():
-            task_scores = task_scores - self._prior_offsets()
+        self._logit_scales()  # refused where the scores are not a linear head's
+        offsets = self._prior_offsets()
+        if offsets.any():
+            task_scores = task_scores - offsets
         if self.n_outputs_ > 1:
             return task_scores[:, :, 1] - task_scores[:, :, 0]
         scores = task_scores[:, 0, :]

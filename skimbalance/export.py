@@ -133,20 +133,28 @@ class DecisionFunction(nn.Module):
         ``tau * log(prior)``; None for no correction.
     multi_label : bool
         Whether the target is multi-label (``(n, T)`` output).
+    scales : array-like of shape (T, C) or None, default=None
+        Per-class factors of the scores before the correction (the
+        τ-normalisation of the head); None for none.
     """
 
-    def __init__(self, scores, offsets, multi_label):
+    def __init__(self, scores, offsets, multi_label, scales=None):
         super().__init__()
         self.scores = scores
         self.multi_label = bool(multi_label)
         self.correct = offsets is not None
+        self.rescale = scales is not None
         if offsets is not None:
             self.register_buffer(
                 "offsets", torch.as_tensor(offsets, dtype=torch.float64)
             )
+        if scales is not None:
+            self.register_buffer("scales", torch.as_tensor(scales, dtype=torch.float64))
 
     def forward(self, X):
         scores = self.scores(X).double()
+        if self.rescale:
+            scores = scores * self.scales
         if self.correct:
             scores = scores - self.offsets
         if self.multi_label:
@@ -189,11 +197,12 @@ def decision_module(estimator):
         raise ValueError(
             f"{type(estimator).__name__} has no decision_function to export."
         )
-    tau = estimator._prior_tau()
+    offsets = estimator._prior_offsets()
     return DecisionFunction(
         estimator._task_scores_module(),
-        estimator._prior_offsets() if tau else None,
+        offsets if offsets.any() else None,
         multi_label=estimator.n_outputs_ > 1,
+        scales=estimator._logit_scales(),
     ).eval()
 
 
@@ -305,6 +314,12 @@ def export_onnx(estimator, path):
         ),
         "multi_label": json.dumps(bool(estimator.n_outputs_ > 1)),
         "prior_correction_tau": repr(float(estimator._prior_tau())),
+        "tau_normalization": repr(float(estimator.tau_normalization)),
+        "target_prior": json.dumps(
+            estimator.target_prior
+            if isinstance(estimator.target_prior, str)
+            else np.asarray(estimator.target_prior, dtype=float).tolist()
+        ),
         "output": (
             "decision_function: one column per class; for a binary target (n,), "
             "positive for classes[1]; for a multi-label target one column per "

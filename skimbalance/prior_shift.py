@@ -11,14 +11,15 @@ classes occur with another prior ``pi_test`` (the class-conditional densities
 deployment data by the EM algorithm of Saerens, Latinne and Decaestecker. A
 uniform ``pi_test`` gives the *balanced* rule, ``argmax_y p(x | y)``.
 
-Pure NumPy (tensors on the CPU are accepted and read as arrays).
+Pure NumPy (tensors on the CPU are accepted and read as arrays);
+:func:`estimate_target_prior` reads a fitted skimbalance estimator.
 """
 
 import warnings
 
 import numpy as np
 
-__all__ = ["adjust_to_prior", "estimate_test_prior"]
+__all__ = ["adjust_to_prior", "estimate_target_prior", "estimate_test_prior"]
 
 
 def _as_array(a, name):
@@ -213,3 +214,56 @@ def estimate_test_prior(
             stacklevel=2,
         )
     return (prior, n_iter) if return_n_iter else prior
+
+
+def estimate_target_prior(estimator, X, *, max_iter=1000, tol=1e-6):
+    """Deployment class prior of unlabelled ``X`` for a fitted estimator.
+
+    Runs :func:`estimate_test_prior` on the estimator's uncorrected posteriors
+    of ``X``, against the prior the network was trained towards: the training
+    prior, or the uniform prior when its training was rebalanced (a
+    ``class_weight``, or a rebalancing ``loss``). The result is meant for the
+    estimator's ``target_prior``: ``estimator.set_params(target_prior=prior)``
+    then predicts under it (with ``prior_correction="auto"`` or ``1``). EM
+    assumes calibrated posteriors; CLMLE's k-nearest-cluster scores are not
+    probabilities of that kind, so its estimate is rougher.
+
+    Parameters
+    ----------
+    estimator : fitted skimbalance classifier
+        A multi-class fit of one of the library's estimators.
+    X : array-like of shape (n_samples, n_features)
+        Unlabelled samples of the deployment data.
+    max_iter : int, default=1000
+        Most EM iterations.
+    tol : float, default=1e-6
+        Stop when no class share moves by more than ``tol``.
+
+    Returns
+    -------
+    prior : ndarray of shape (n_classes,)
+        Estimated share of each class of ``estimator.classes_`` (sums to 1).
+
+    References
+    ----------
+    .. [1] M. Saerens, P. Latinne and C. Decaestecker, "Adjusting the Outputs
+       of a Classifier to New a Priori Probabilities: A Simple Procedure",
+       Neural Computation 14(1), 2002.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skimbalance import CrossEntropyClassifier
+    >>> from skimbalance.prior_shift import estimate_target_prior
+    >>> rng = np.random.default_rng(0)
+    >>> X = np.r_[rng.normal(0, 1, (180, 2)), rng.normal(3, 1, (20, 2))]
+    >>> y = np.r_[np.zeros(180, int), np.ones(20, int)]
+    >>> clf = CrossEntropyClassifier(max_epochs=20, random_state=0).fit(X, y)
+    >>> X_new = np.r_[rng.normal(0, 1, (50, 2)), rng.normal(3, 1, (50, 2))]
+    >>> prior = estimate_target_prior(clf, X_new)
+    >>> bool(0.35 < prior[1] < 0.65)  # the deployment data is half class 1
+    True
+    >>> _ = clf.set_params(prior_correction=1.0, target_prior=prior)
+    """
+    proba, source_prior = estimator._source_posteriors(X)
+    return estimate_test_prior(proba, source_prior, max_iter=max_iter, tol=tol)

@@ -55,6 +55,14 @@ def run_onnx(path, X):
         ("crl", "multilabel", {}),
         ("clmle", "multiclass", {}),
         ("clmle", "binary", dict(prior_correction=0.5)),
+        ("crl", "multiclass", dict(target_prior=[0.2, 0.3, 0.5])),
+        (
+            "ce",
+            "multiclass",
+            dict(
+                class_weight="balanced", prior_correction="auto", target_prior="train"
+            ),
+        ),
         ("clmle", "multilabel", {}),
         ("um", "multiclass", dict(margin_type="arcface")),
         ("um", "multilabel", {}),

@@ -126,7 +126,7 @@ def _page_code_blocks():
 
 def test_the_user_guide_examples_run_and_say_what_they_show(capsys):
     blocks = _page_code_blocks()
-    assert len(blocks) == 7
+    assert len(blocks) == 8
     namespace = {}
     for block in blocks:
         exec(compile(block, "long_tail_recipes.rst", "exec"), namespace)
@@ -143,3 +143,5 @@ def test_the_user_guide_examples_run_and_say_what_they_show(capsys):
     assert np.abs(ns.prior - [0.2, 0.3, 0.5]).max() < 0.05
     assert ns.proba_test.shape == (3000, 3)
     assert ns.tau_logits.shape == (666, 3)
+    assert np.abs(ns.estimated - [0.2, 0.3, 0.5]).max() < 0.1
+    assert ns.y_pred.shape == (3000,)

@@ -141,6 +141,8 @@ def test_round_trip_gives_the_same_estimator(name, extra, target, request, tmp_p
         ("ce", dict(loss="logit_adjusted", optimizer="sgd")),
         ("ce", dict(loss="focal", class_weight={"common": 1.0, "rare": 2.5})),
         ("crl", dict(crl_weight="imbalance", prior_correction=0.5)),
+        ("ce", dict(prior_correction=1.0, target_prior=np.array([0.5, 0.3, 0.2]))),
+        ("crl", dict(target_prior="train")),
         ("clmle", dict(knc_algorithm="kd_tree", class_weight=None)),
         ("um", dict(margin_type="cosface", class_weight_start_epoch=None)),
     ],

@@ -184,3 +184,138 @@ def test_auto_is_accepted_by_the_baseline_and_bad_strings_are_not():
     np.testing.assert_array_equal(clf.predict_proba(X_test), expected)
     with pytest.raises(ValueError, match="prior_correction"):
         CrossEntropyClassifier(**{**SMALL, "prior_correction": "balanced"}).fit(X, y)
+
+
+# ---------------------------------------------------------------- target prior
+TARGET = np.array([0.2, 0.3, 0.5])
+
+
+def test_a_target_prior_moves_the_logits_by_its_log_ratio_to_the_training_prior():
+    X, X_test, y, _ = imbalanced(3)
+    clf = CrossEntropyClassifier(**SMALL).fit(X, y)
+    logits = clf.decision_function(X_test)
+    prior = np.bincount(y) / len(y)  # computed here, not from the estimator
+    for tau in (0.5, 1.0):
+        clf.set_params(prior_correction=tau, target_prior=TARGET * 7)  # normalised
+        expected = logits - tau * (np.log(prior) - np.log(TARGET))
+        np.testing.assert_allclose(clf.decision_function(X_test), expected, atol=1e-9)
+        np.testing.assert_allclose(
+            clf.predict_proba(X_test), softmax(expected), atol=1e-9
+        )
+    # The uniform target is today's correction; the training prior undoes it.
+    clf.set_params(prior_correction=1.0, target_prior="uniform")
+    np.testing.assert_allclose(
+        clf.decision_function(X_test), logits - np.log(prior), atol=1e-9
+    )
+    clf.set_params(target_prior="train")
+    np.testing.assert_allclose(clf.decision_function(X_test), logits, atol=1e-9)
+    # tau = 0 leaves the scores as trained, whatever the target.
+    clf.set_params(prior_correction=0.0, target_prior=TARGET)
+    np.testing.assert_allclose(clf.decision_function(X_test), logits, atol=1e-9)
+
+
+def test_auto_on_a_rebalanced_network_adds_only_the_target_log_prior():
+    X, X_test, y, _ = imbalanced(3)
+    clf = CRLClassifier(**DEFAULT, class_weight="balanced").fit(X, y)
+    logits = clf.set_params(prior_correction=0.0).decision_function(X_test)
+    clf.set_params(prior_correction="auto", target_prior=TARGET)
+    np.testing.assert_allclose(
+        clf.decision_function(X_test), logits + np.log(TARGET), atol=1e-9
+    )
+    prior = np.bincount(y) / len(y)
+    clf.set_params(target_prior="train")
+    np.testing.assert_allclose(
+        clf.decision_function(X_test), logits + np.log(prior), atol=1e-9
+    )
+
+
+@pytest.mark.parametrize(
+    "target, match",
+    [
+        ([0.5, 0.5], "one entry per class"),
+        ([0.5, 0.5, 0.0], "positive"),
+        ([0.5, np.nan, 0.5], "positive"),
+        (["a", "b", "c"], "array of class shares"),
+    ],
+)
+def test_a_bad_target_prior_is_named(target, match):
+    X, X_test, y, _ = imbalanced(3)
+    clf = CrossEntropyClassifier(**{**SMALL, "prior_correction": 1.0}).fit(X, y)
+    clf.set_params(target_prior=target)
+    with pytest.raises(ValueError, match=match):
+        clf.predict(X_test)
+    with pytest.raises(ValueError, match="target_prior"):
+        CrossEntropyClassifier(**SMALL, target_prior="balanced").fit(X, y)
+
+
+def test_a_multi_label_fit_takes_only_the_named_targets():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 5))
+    Y = np.column_stack([X[:, 0] > 1.0, X[:, 1] > -0.5]).astype(int)
+    clf = CrossEntropyClassifier(**{**SMALL, "prior_correction": 1.0}).fit(X, Y)
+    scores = clf.decision_function(X)
+    clf.set_params(target_prior="train")
+    np.testing.assert_allclose(
+        clf.decision_function(X),
+        clf.set_params(prior_correction=0.0).decision_function(X),
+        atol=1e-9,
+    )
+    clf.set_params(prior_correction=1.0, target_prior=[0.5, 0.5])
+    with pytest.raises(ValueError, match="multi-label"):
+        clf.predict(X)
+    assert scores.shape == Y.shape
+
+
+def test_the_em_estimate_of_a_shifted_test_prior_recovers_it_and_helps():
+    # Train at the prior (0.8, 0.15, 0.05); deploy on a split resampled to
+    # (0.2, 0.3, 0.5). EM on the unlabelled deployment rows estimates that
+    # prior, and predicting under it beats predicting under the training one.
+    from sklearn.metrics import accuracy_score
+
+    from skimbalance.prior_shift import estimate_target_prior
+
+    # EM needs posteriors near calibration: a well-separated problem.
+    X, y = make_classification(
+        n_samples=3000,
+        n_features=8,
+        n_informative=4,
+        n_classes=3,
+        n_clusters_per_class=1,
+        weights=[0.8, 0.15, 0.05],
+        class_sep=1.5,
+        random_state=1,
+    )
+    X, X_test, y, y_test = train_test_split(
+        X, y, test_size=0.5, stratify=y, random_state=1
+    )
+    rng = np.random.default_rng(0)
+    n_rare = np.bincount(y_test)[2]
+    take = np.concatenate(
+        [
+            rng.choice(np.flatnonzero(y_test == c), size=int(n), replace=False)
+            for c, n in enumerate(np.round(TARGET / TARGET[2] * n_rare))
+        ]
+    )
+    X_shift, y_shift = X_test[take], y_test[take]
+    true_prior = np.bincount(y_shift) / len(y_shift)
+    clf = CrossEntropyClassifier(**SMALL).fit(X, y)
+    estimate = estimate_target_prior(clf, X_shift)
+    assert estimate.shape == (3,) and np.isclose(estimate.sum(), 1.0)
+    assert np.abs(estimate - true_prior).max() < 0.06, (estimate, true_prior)
+    train_prior_estimate = estimate_target_prior(clf, X)
+    assert np.abs(train_prior_estimate - np.bincount(y) / len(y)).max() < 0.05
+    as_trained = accuracy_score(y_shift, clf.predict(X_shift))
+    clf.set_params(prior_correction=1.0, target_prior=estimate)
+    shifted = accuracy_score(y_shift, clf.predict(X_shift))
+    assert shifted > as_trained + 0.1, (as_trained, shifted)
+
+
+def test_the_em_estimate_refuses_a_multi_label_fit():
+    from skimbalance.prior_shift import estimate_target_prior
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(100, 4))
+    Y = np.column_stack([X[:, 0] > 0, X[:, 1] > 0]).astype(int)
+    clf = CrossEntropyClassifier(**SMALL).fit(X, Y)
+    with pytest.raises(ValueError, match="multi-label"):
+        estimate_target_prior(clf, X)

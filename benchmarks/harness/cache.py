@@ -153,7 +153,10 @@ def estimator_signature(estimator):
             # names of the estimator's.
             nested = (f"{prefix}loss__", f"{prefix}class_weight__")
             params = {k: v for k, v in params.items() if not k.startswith(nested)}
-            params.update({prefix + k: v for k, v in legacy_parameters(obj).items()})
+            legacy = legacy_parameters(obj)
+            for name in _ADDED_DEFAULTS.keys() - legacy.keys():
+                params.pop(prefix + name, None)
+            params.update({prefix + k: v for k, v in legacy.items()})
     return {
         name: _simple_value(value)
         for name, value in sorted(params.items())
@@ -196,9 +199,15 @@ def legacy_parameters(estimator):
       ``defaults`` profile's deferred-weights candidate, four rows of
       ``um_options``) got new keys: their cached runs are computed again.
 
+    Parameters added since, at their defaults (:data:`_ADDED_DEFAULTS`), are
+    left out: they train and predict as before they existed.
+
     A loss object outside the library keeps its type's name.
     """
     params = dict(estimator.get_params(deep=False))
+    for name, default in _ADDED_DEFAULTS.items():
+        if name in params and _is_default(params[name], default):
+            del params[name]
     if "loss" in params:
         loss = resolve_loss(params["loss"])
         kind = type(loss).__name__
@@ -218,6 +227,22 @@ def legacy_parameters(estimator):
         ):
             params["class_weight_start_epoch"] = "warmup"
     return params
+
+
+#: Parameters added to the estimators after the caches were first keyed, and
+#: the default at which each one changes nothing.
+_ADDED_DEFAULTS = {
+    "target_prior": "uniform",
+    "head_retraining": None,
+    "head_retraining_epochs": 10,
+    "tau_normalization": 0.0,
+}
+
+
+def _is_default(value, default):
+    """Whether a parameter's value is its default (compared by type and value:
+    an array is never a string default, ``True`` is not ``1``)."""
+    return type(value) is type(default) and value == default
 
 
 #: The classes whose parameters were renamed (the library's four estimators).

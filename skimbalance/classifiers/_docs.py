@@ -172,6 +172,44 @@ _PRIOR_CORRECTION_DOC = """\
         which is the softmax of the corrected logits) and
         ``decision_function``; training is untouched, so it can be tuned on a
         fitted model with ``set_params``.{note}
+    target_prior : {{"uniform", "train"}} or array-like of shape (n_classes,), \
+            default="uniform"
+        The class prior expected where the model is deployed, which the prior
+        correction moves the scores to: ``tau * (log(train prior) -
+        log(target_prior))`` is subtracted (Bayes' rule with ``p(x | y)``
+        unchanged, Saerens et al., 2002). ``"uniform"`` targets the balanced
+        error (the correction above); ``"train"`` the error under the training
+        prior (no correction for a network trained under it); an array gives
+        each class's expected share, in ``classes_`` order (positive,
+        normalised to sum 1; multi-class only). With ``prior_correction="auto"``
+        a network whose training was rebalanced counts as trained under the
+        uniform prior, so only ``log(target_prior)`` is added; with
+        ``prior_correction=0`` nothing changes. To estimate an unknown
+        deployment prior from unlabelled data, see
+        :func:`skimbalance.prior_shift.estimate_target_prior`. Like
+        ``prior_correction``, it can be set on a fitted model.
+    head_retraining : {{"crt", "lws"}} or None, default=None
+        A second, decoupled stage after training (Kang et al., ICLR 2020):
+        the embedding of the training rows is frozen and only the linear head
+        learns, from class-balanced batches, for ``head_retraining_epochs``
+        epochs (SGD, momentum 0.9, learning rate 0.1 decayed to 0 on a cosine,
+        weight decay 5e-4, batches of ``batch_size``). ``"crt"`` re-initialises
+        and re-trains the head (classifier re-training); ``"lws"`` keeps it
+        and learns one scale per class (learnable weight scaling), folded into
+        the head's weights. Multi-class, linear heads only (not the cosine head
+        of ``loss="ldam"``); ``sample_weight`` does not enter this stage. A
+        re-balanced head targets the balanced error, like a ``class_weight``,
+        so ``prior_correction="auto"`` then corrects nothing.
+    head_retraining_epochs : int, default=10
+        Epochs of the head's re-training.
+    tau_normalization : float, default=0.0
+        τ-normalisation of the head at prediction (Kang et al., ICLR 2020):
+        each class's weight vector and bias divided by its norm to the power
+        τ, which shrinks the frequent classes' larger norms; ``0`` is the head
+        as trained, ``1`` unit-norm class vectors. No training; set it on a
+        fitted model (``set_params``) and tune it on validation data. Linear
+        heads only, like ``head_retraining``; applied before the prior
+        correction.
 """
 
 

@@ -211,6 +211,12 @@ class CLMLEClassifier(
         "continued fit would restart it from the warm-up on a network "
         "past it."
     )
+    _head_retraining_error = (
+        "CLMLE predicts with the k-nearest-cluster rule on its embedding, "
+        "not with a linear head. To compare it with a balanced linear head, "
+        "re-train one on transform(X) with "
+        "skimbalance.heads.decoupling.retrain_linear_head."
+    )
 
     _parameter_constraints: dict = {
         **BaseDeepClassifier._parameter_constraints,
@@ -275,6 +281,10 @@ class CLMLEClassifier(
         warm_start=False,
         optimizer_params=None,
         prior_correction=0.0,
+        target_prior="uniform",
+        head_retraining=None,
+        head_retraining_epochs=10,
+        tau_normalization=0.0,
         callbacks=None,
         device="auto",
         n_threads=None,
@@ -316,6 +326,10 @@ class CLMLEClassifier(
             warm_start=warm_start,
             optimizer_params=optimizer_params,
             prior_correction=prior_correction,
+            target_prior=target_prior,
+            head_retraining=head_retraining,
+            head_retraining_epochs=head_retraining_epochs,
+            tau_normalization=tau_normalization,
             callbacks=callbacks,
             device=device,
             n_threads=n_threads,

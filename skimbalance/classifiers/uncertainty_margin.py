@@ -218,6 +218,12 @@ default="large_margin"
         "sample-level margins) is planned over one fit's max_epochs, "
         "so a continued fit has no defined stage."
     )
+    _head_retraining_error = (
+        "its head is the class vectors of the margin loss (a cosine "
+        "classifier), whose norms and margins the method sets itself. To "
+        "compare it with a balanced linear head, re-train one on its "
+        "embedding with skimbalance.heads.decoupling.retrain_linear_head."
+    )
 
     _parameter_constraints: dict = {
         **BaseDeepClassifier._parameter_constraints,
@@ -276,6 +282,10 @@ default="large_margin"
         warm_start=False,
         optimizer_params=None,
         prior_correction=0.0,
+        target_prior="uniform",
+        head_retraining=None,
+        head_retraining_epochs=10,
+        tau_normalization=0.0,
         callbacks=None,
         device="auto",
         n_threads=None,
@@ -317,6 +327,10 @@ default="large_margin"
             warm_start=warm_start,
             optimizer_params=optimizer_params,
             prior_correction=prior_correction,
+            target_prior=target_prior,
+            head_retraining=head_retraining,
+            head_retraining_epochs=head_retraining_epochs,
+            tau_normalization=tau_normalization,
             callbacks=callbacks,
             device=device,
             n_threads=n_threads,

@@ -82,3 +82,14 @@ def test_the_quick_profiles_keys_are_those_of_its_committed_runs():
             )
     # Every committed row is still a row of the profile.
     assert checked == len(committed_rows)
+
+
+def test_an_added_parameter_is_in_the_key_only_away_from_its_default():
+    from benchmarks.harness.cache import estimator_signature
+    from skimbalance import CrossEntropyClassifier
+
+    plain = estimator_signature(CrossEntropyClassifier())
+    assert "target_prior" not in plain
+    assert plain == estimator_signature(CrossEntropyClassifier(target_prior="uniform"))
+    shifted = estimator_signature(CrossEntropyClassifier(target_prior="train"))
+    assert shifted != plain and shifted["target_prior"] == "train"
