@@ -13,7 +13,9 @@ PyTorch through skorch, plus the cross-entropy baseline they are measured agains
   cross-entropy.
 
 :class:`ConvNetBackbone` builds a small CNN for any of them on images given as
-flat rows.
+flat rows; :class:`TabularBackbone` (``backbone="tabular"``) a network for raw
+numerical tables (quantile transform, periodic embeddings, TabM-mini
+ensemble).
 
 :func:`save_model` and :func:`load_model` save and load a fitted estimator
 without pickle (weights as safetensors, the rest as JSON), and every
@@ -21,7 +23,7 @@ estimator's ``export_onnx`` writes its ``decision_function`` as an ONNX graph
 for serving (see the user guide, "Saving and serving").
 """
 
-from .backbones import ConvNetBackbone
+from .backbones import ConvNetBackbone, TabularBackbone
 from .classifiers import (
     CLMLEClassifier,
     CRLClassifier,
@@ -37,6 +39,7 @@ __all__ = [
     "CRLClassifier",
     "ConvNetBackbone",
     "CrossEntropyClassifier",
+    "TabularBackbone",
     "UncertaintyMarginClassifier",
     "__version__",
     "load_model",

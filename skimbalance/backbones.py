@@ -320,3 +320,186 @@ dropout=0.5, batch_norm=False, channels_last=False)
         for _ in self.channels:
             height, width = _pooled_side(height), _pooled_side(width)
         return self.channels[-1] * height * width
+
+
+def _probability(value, name):
+    if (
+        isinstance(value, (bool, np.bool_))
+        or not isinstance(value, numbers.Real)
+        or not 0 <= value < 1
+    ):
+        raise ValueError(f"{name} must be a probability in [0, 1); got {value!r}.")
+    return float(value)
+
+
+def _count(value, name, minimum):
+    if (
+        isinstance(value, (bool, np.bool_))
+        or not isinstance(value, numbers.Integral)
+        or value < minimum
+    ):
+        raise ValueError(
+            f"{name} must be an integer of at least {minimum}; got {value!r}."
+        )
+    return int(value)
+
+
+@dataclass(frozen=True)
+class TabularBackbone:
+    """Factory of the tabular backbone: quantile transform, PLR embeddings, TabM-mini.
+
+    Pass it (or the string ``"tabular"``, which means ``TabularBackbone()``)
+    as the ``backbone`` of any estimator. ``fit`` calls it with the training
+    rows to build a fresh :class:`~skimbalance.tabular.TabularNet`, seeded by
+    the estimator's ``random_state``:
+
+    1. a quantile transform of each feature to a standard normal, fitted on
+       the training rows of this fit and stored in the network (raw
+       numerical features need no scaler in front; outliers and skewed
+       features are tamed), as the preprocessing of the tabular papers'
+       experiments [3]_;
+    2. periodic-linear-ReLU embeddings of each feature [1]_;
+    3. a TabM-mini ensemble [2]_: ``n_members`` MLPs that share their
+       weights, each seeing the embeddings times its own scaling vector;
+    4. the members' mean representation, which the estimator's embedding
+       layer, head and method terms (CRL's mining, CLMLE's clusters, the
+       uncertainty margins and their MC dropout) take as they take the MLP's
+       output.
+
+    TabM trains each member on its own loss and averages their predicted
+    probabilities; here the members' representations are averaged before the
+    estimator's embedding layer, so that every method's term, which acts on
+    one embedding per sample, applies unchanged. The ensemble then works as
+    a multi-branch network sharing its weights (see the user guide, "Tabular
+    data").
+
+    Parameters
+    ----------
+    hidden_layer_sizes : tuple of int, default=(256, 256)
+        Widths of the shared MLP blocks (``Linear → ReLU → Dropout``).
+    dropout : float, default=0.1
+        Dropout after each block, in ``[0, 1)``.
+        :class:`~skimbalance.UncertaintyMarginClassifier` needs it positive
+        for its Monte-Carlo uncertainties.
+    n_members : int, default=8
+        Ensemble members ``k``; 1 is a plain MLP on the embeddings.
+    d_embedding : int, default=24
+        Size of each feature's periodic embedding; 0 for none.
+    n_frequencies : int, default=48
+        Frequencies per feature of the embeddings.
+    frequency_scale : float, default=0.01
+        Initialisation scale ``σ`` of the frequencies.
+    n_quantiles : int or None, default=64
+        Quantiles per feature of the quantile transform (at least 2); None
+        for no transform (then scale the features yourself).
+
+    Attributes
+    ----------
+    out_features : int
+        Size of the backbone's output (the last block's width).
+
+    See Also
+    --------
+    skimbalance.tabular.TabularNet : the module it builds.
+    skimbalance.modules.MLPBackbone : the ``"mlp"`` backbone.
+
+    References
+    ----------
+    .. [1] Y. Gorishniy, I. Rubachev and A. Babenko, "On Embeddings for
+       Numerical Features in Tabular Deep Learning", NeurIPS 2022.
+    .. [2] Y. Gorishniy, A. Kotelnikov and A. Babenko, "TabM: Advancing
+       Tabular Deep Learning with Parameter-Efficient Ensembling", ICLR 2025.
+    .. [3] D. Holzmüller, L. Grinsztajn and I. Steinwart, "Better by Default:
+       Strong Pre-Tuned MLPs and Boosted Trees on Tabular Data", NeurIPS
+       2024.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skimbalance import CrossEntropyClassifier, TabularBackbone
+    >>> backbone = TabularBackbone(hidden_layer_sizes=(64,), n_members=4)
+    >>> backbone
+    TabularBackbone(hidden_layer_sizes=(64,), dropout=0.1, n_members=4, \
+d_embedding=24, n_frequencies=48, frequency_scale=0.01, n_quantiles=64)
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.lognormal(size=(200, 3)) * [1, 100, 1e4]  # raw, unscaled
+    >>> y = (X[:, 0] > 2).astype(int)
+    >>> import torch
+    >>> backbone(X)(torch.zeros(2, 3)).shape
+    torch.Size([2, 64])
+    >>> clf = CrossEntropyClassifier(backbone="tabular", max_epochs=3,
+    ...                              random_state=0).fit(X, y)
+    >>> clf.predict(X[:4]).shape
+    (4,)
+    """
+
+    hidden_layer_sizes: tuple = (256, 256)
+    dropout: float = 0.1
+    n_members: int = 8
+    d_embedding: int = 24
+    n_frequencies: int = 48
+    frequency_scale: float = 0.01
+    n_quantiles: int = 64
+
+    def __post_init__(self):
+        sizes = _positive_ints(
+            self.hidden_layer_sizes,
+            "hidden_layer_sizes",
+            what="a non-empty tuple of positive integers, e.g. (256, 256)",
+        )
+        scale = self.frequency_scale
+        if (
+            isinstance(scale, (bool, np.bool_))
+            or not isinstance(scale, numbers.Real)
+            or not scale > 0
+            or not np.isfinite(scale)
+        ):
+            raise ValueError(
+                f"frequency_scale must be a positive number; got {scale!r}."
+            )
+        quantiles = None
+        if self.n_quantiles is not None:
+            quantiles = _count(self.n_quantiles, "n_quantiles (or None)", 2)
+        for name, value in (
+            ("hidden_layer_sizes", sizes),
+            ("dropout", _probability(self.dropout, "dropout")),
+            ("n_members", _count(self.n_members, "n_members", 1)),
+            ("d_embedding", _count(self.d_embedding, "d_embedding", 0)),
+            ("n_frequencies", _count(self.n_frequencies, "n_frequencies", 1)),
+            ("frequency_scale", float(scale)),
+            ("n_quantiles", quantiles),
+        ):
+            object.__setattr__(self, name, value)
+
+    def __call__(self, X):
+        """A new :class:`~skimbalance.tabular.TabularNet` for the training rows ``X``.
+
+        ``X`` (n_samples, n_features) fits the quantile transform; with no
+        rows the quantiles are placeholders (for a network whose state is
+        loaded next).
+        """
+        from .tabular import TabularNet, fit_quantiles
+
+        X = np.asarray(X)
+        if X.ndim != 2:
+            raise ValueError(
+                "TabularBackbone takes the training rows as a 2-D array "
+                f"(n_samples, n_features); got an array of shape {X.shape}."
+            )
+        quantiles = (
+            None if self.n_quantiles is None else fit_quantiles(X, self.n_quantiles)
+        )
+        return TabularNet(
+            X.shape[1],
+            quantiles,
+            hidden_layer_sizes=self.hidden_layer_sizes,
+            dropout=self.dropout,
+            n_members=self.n_members,
+            d_embedding=self.d_embedding,
+            n_frequencies=self.n_frequencies,
+            frequency_scale=self.frequency_scale,
+        )
+
+    @property
+    def out_features(self):
+        return self.hidden_layer_sizes[-1]

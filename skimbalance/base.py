@@ -74,6 +74,7 @@ from ._validation import (
     normalized_weights,
 )
 from ._warnings import quiet, warn_once
+from .backbones import TabularBackbone
 from .class_weight import (
     CLASS_WEIGHT_SCHEMES,
     EffectiveNumberWeights,
@@ -85,6 +86,9 @@ from .modules import MLPBackbone, MultiTaskNet, TaskLinear, infer_output_dim
 from .optim.sam import SAM
 from .training.deferred_reweighting import DeferredReweighting
 from .training.head_retraining import retrain_task_head
+
+#: The built-in backbones a string ``backbone`` names.
+BACKBONES = ("mlp", "tabular")
 
 
 @dataclass
@@ -309,7 +313,7 @@ class BaseDeepClassifier(ClassifierMixin, BaseEstimator):
         ],
         "dropout": [Interval(numbers.Real, 0, 1, closed="left")],
         "embedding_dim": [Interval(numbers.Integral, 1, None, closed="left")],
-        "backbone": [None, torch.nn.Module, callable],
+        "backbone": [None, StrOptions(set(BACKBONES)), torch.nn.Module, callable],
         "input_shape": [
             None,
             PositiveIntSequence(allow_empty=False, what="input dimensions"),
@@ -552,7 +556,21 @@ class BaseDeepClassifier(ClassifierMixin, BaseEstimator):
     def _build_backbone(self, ctx):
         """The user's backbone (a copy) or the default MLP, with its output size."""
         n_features = ctx.X.shape[1]
-        if self.backbone is None:
+        factory = self.backbone
+        if isinstance(factory, str) and factory == "tabular":
+            factory = TabularBackbone()
+        if isinstance(factory, TabularBackbone):
+            if self._input_shape() is not None:
+                raise ValueError(
+                    f"input_shape={self._input_shape()} reshapes rows into "
+                    "arrays, but the tabular backbone takes flat rows of "
+                    "numerical features: leave input_shape=None."
+                )
+            backbone = factory(ctx.X)
+            return backbone, backbone.out_features
+        if self.backbone is None or (
+            isinstance(self.backbone, str) and self.backbone == "mlp"
+        ):
             backbone = MLPBackbone(
                 n_features, tuple(self.hidden_layer_sizes), self.dropout
             )

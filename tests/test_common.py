@@ -73,6 +73,12 @@ OPTION_INSTANCES = [
     ),
     ("CRLClassifier", dict(loss="logit_adjusted")),
     ("UncertaintyMarginClassifier", dict(mc_predict=True)),
+    # The tabular backbone (quantile transform, embeddings, ensemble) under
+    # every estimator, at its defaults.
+    ("CrossEntropyClassifier", dict(backbone="tabular")),
+    ("CRLClassifier", dict(backbone="tabular")),
+    ("CLMLEClassifier", dict(backbone="tabular")),
+    ("UncertaintyMarginClassifier", dict(backbone="tabular")),
 ]
 
 

@@ -22,6 +22,7 @@ PURE = {
     "neighbors": ("skorch",),
     "heads": ("sklearn", "skorch"),
     "optim": ("sklearn", "skorch"),
+    "tabular": ("sklearn", "skorch"),
 }
 
 #: Single pure modules at the package's top level.

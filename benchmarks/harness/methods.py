@@ -370,7 +370,8 @@ def defaults_rows():
 
 def all_rows():
     """Baselines first, then the methods, in table order, then the candidates
-    of the ``defaults`` profile and the rows of the ``sensitivity`` profile."""
+    of the ``defaults`` profile, the rows of the ``sensitivity`` profile, the
+    network rows on the tabular backbone and the decoupled rows."""
     return {
         **BASELINES,
         **METHODS,
@@ -378,6 +379,7 @@ def all_rows():
         **PROBES,
         **SENSITIVITY,
         **DECOUPLED,
+        **TABULAR_BACKBONE,
     }
 
 
@@ -419,6 +421,99 @@ def table5_rows(svm="Cost-sensitive SVM"):
     )
 
 
+class PriorCorrected(ClassifierMixin, BaseEstimator):
+    """A classifier whose probabilities are divided by the training prior.
+
+    The post-hoc correction of the library's ``prior_correction=1.0``
+    (``p(c | x) / p(c)``, renormalised) for a peer that takes neither class
+    nor sample weights (pytabkit's RealMLP and TabM): its decision is then
+    the balanced one.
+
+    Parameters
+    ----------
+    estimator : classifier
+        Fitted on ``X, y`` as it is.
+    """
+
+    def __init__(self, estimator):
+        self.estimator = estimator
+
+    def fit(self, X, y):
+        self.estimator_ = clone(self.estimator).fit(X, y)
+        self.classes_ = self.estimator_.classes_
+        counts = np.array([np.sum(np.asarray(y) == c) for c in self.classes_])
+        self.prior_ = counts / counts.sum()
+        return self
+
+    def predict_proba(self, X):
+        proba = self.estimator_.predict_proba(X) / self.prior_
+        return proba / proba.sum(1, keepdims=True)
+
+    def predict(self, X):
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+
+def _balanced_random_forest(random_state, **net):
+    from imblearn.ensemble import BalancedRandomForestClassifier
+
+    return BalancedRandomForestClassifier(
+        n_estimators=300, n_jobs=1, random_state=random_state
+    )
+
+
+def _pytabkit(name, prior_corrected=False):
+    """pytabkit's tuned-default RealMLP or TabM, trained from scratch on one
+    CPU thread (it takes neither class nor sample weights: the prior-corrected
+    row divides its probabilities by the training prior)."""
+
+    def factory(random_state, **net):
+        import pytabkit
+
+        estimator = getattr(pytabkit, name)(
+            device="cpu", n_threads=1, random_state=random_state, verbosity=0
+        )
+        return PriorCorrected(estimator) if prior_corrected else estimator
+
+    return factory
+
+
+#: The tabular peers a practitioner measures a network against:
+#: imbalanced-learn's balanced random forest, and pytabkit's RealMLP
+#: (Holzmüller et al. 2024) and TabM (Gorishniy et al. 2025) at their tuned
+#: defaults, as published and with the training prior divided out.
+#: (Gradient boosting with balanced class weights is :data:`BASELINES`'.)
+TABULAR_PEERS = {
+    "Balanced random forest": _balanced_random_forest,
+    "RealMLP (pytabkit)": _pytabkit("RealMLP_TD_Classifier"),
+    "RealMLP (pytabkit, prior-corrected)": _pytabkit(
+        "RealMLP_TD_Classifier", prior_corrected=True
+    ),
+    "TabM (pytabkit)": _pytabkit("TabM_D_Classifier"),
+    "TabM (pytabkit, prior-corrected)": _pytabkit(
+        "TabM_D_Classifier", prior_corrected=True
+    ),
+}
+BASELINES.update(TABULAR_PEERS)
+
+#: The rows of the network baselines and the methods (at their defaults) that
+#: the tabular suite also runs on the tabular backbone
+#: (``backbone="tabular"``), as ``"<row> [tabular]"``.
+TABULAR_BACKBONE_BASES = (
+    "CE",
+    "CE (cost-sensitive)",
+    "CE (logit-adjusted)",
+    "CE (post-hoc prior correction)",
+    "CRL(I)",
+    "CLMLE",
+    "Uncertainty margin",
+)
+TABULAR_BACKBONE = {
+    f"{row} [tabular]": _with_net({**BASELINES, **METHODS}[row], backbone="tabular")
+    for row in TABULAR_BACKBONE_BASES
+}
+
+
 def tabular_rows():
-    """Rows of the tabular suite: Table 5's plus gradient boosting."""
-    return (*table5_rows(), *TABULAR_REFERENCE)
+    """Rows of the tabular suite: Table 5's, gradient boosting, the tabular
+    peers, and the network rows on the tabular backbone."""
+    return (*table5_rows(), *TABULAR_REFERENCE, *TABULAR_PEERS, *TABULAR_BACKBONE)

@@ -38,18 +38,26 @@ LOSS_PARAMETERS_DOC = """
 
 SHARED_PARAMETERS_DOC = """
     hidden_layer_sizes : tuple of int, default=(512, 512)
-        Widths of the default MLP backbone's hidden layers (ReLU, then dropout).
-        Ignored when ``backbone`` is given.
+        Widths of the MLP backbone's hidden layers (ReLU, then dropout).
+        Used when ``backbone`` is None or ``"mlp"``.
     dropout : float, default=0.5
         Dropout probability after each hidden layer of the default backbone.
     embedding_dim : int, default=64
         Size of each task's embedding layer (the per-attribute 64-d FC2 of
         Dong et al.); the classifier of each task reads it.
-    backbone : torch.nn.Module, callable or None, default=None
-        Your own feature extractor (e.g. a CNN): a module (copied at ``fit``,
-        never modified) or a callable returning one, such as
-        :class:`~skimbalance.ConvNetBackbone`. Its output is flattened.
-        ``None`` uses the MLP given by ``hidden_layer_sizes``.
+    backbone : {"mlp", "tabular"}, torch.nn.Module, callable or None, \
+default=None
+        The network before the embedding layer. ``"mlp"`` (or None) is the
+        MLP given by ``hidden_layer_sizes`` and ``dropout``; ``"tabular"`` is
+        :class:`~skimbalance.TabularBackbone` at its defaults (a quantile
+        transform fitted on the training rows, periodic embeddings of the
+        numerical features and a TabM-mini ensemble; it ignores
+        ``hidden_layer_sizes`` and ``dropout``, pass a
+        :class:`~skimbalance.TabularBackbone` to set its own), for raw
+        numerical tables. Or your own feature extractor (e.g. a CNN): a
+        module (copied at ``fit``, never modified) or a callable returning
+        one, such as :class:`~skimbalance.ConvNetBackbone`. Its output is
+        flattened.
     input_shape : tuple of int or None, default=None
         Shape of one input, e.g. ``(1, 28, 28)``: flat rows of ``X`` are
         reshaped to it before the backbone, so samplers that need 2-D ``X``

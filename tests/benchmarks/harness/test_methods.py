@@ -1,11 +1,19 @@
-"""The rows of the tables: the long-tail baselines (issue 14) are real rows."""
+"""The rows of the tables: the long-tail baselines (issue 14) and the tabular
+peers are real rows."""
 
 import numpy as np
 import pytest
 from sklearn.datasets import make_classification
+from sklearn.linear_model import LogisticRegression
 
+from benchmarks.harness.cache import estimator_signature
 from benchmarks.harness.methods import (
     MODERN_BASELINES,
+    TABULAR_BACKBONE,
+    TABULAR_BACKBONE_BASES,
+    TABULAR_PEERS,
+    PriorCorrected,
+    all_rows,
     make_row,
     table5_rows,
     tabular_rows,
@@ -83,3 +91,57 @@ def test_modern_rows_fit_multi_label_targets(name):
     row = attribute_row(name, 0, max_epochs=2, hidden_layer_sizes=(8,), batch_size=32)
     pred = row.fit(X, Y).predict(X)
     assert pred.shape == Y.shape and set(np.unique(pred)) <= {0, 1}
+
+
+def test_tabular_peers_and_tabular_backbone_rows_are_in_the_tabular_suite():
+    rows = tabular_rows()
+    assert "Gradient boosting (balanced)" in rows
+    assert set(TABULAR_PEERS) <= set(rows)
+    assert set(TABULAR_BACKBONE) <= set(rows)
+    assert len(TABULAR_BACKBONE) == len(TABULAR_BACKBONE_BASES)
+    # The Table 5 experiments keep their rows.
+    assert not set(TABULAR_PEERS) & set(table5_rows())
+
+
+@pytest.mark.parametrize("base", TABULAR_BACKBONE_BASES)
+def test_a_tabular_row_is_its_base_row_on_the_tabular_backbone(base):
+    net = dict(max_epochs=7, batch_size=64)
+    ours = estimator_signature(make_row(f"{base} [tabular]", 0, **net))
+    theirs = estimator_signature(make_row(base, 0, **net))
+    changed = {k for k in ours if ours[k] != theirs.get(k)}
+    assert {k.split("__")[-1] for k in changed} == {"backbone"}
+    assert "tabular" in ours.values() and "tabular" not in theirs.values()
+
+
+def test_balanced_random_forest_row():
+    forest = all_rows()["Balanced random forest"](3)
+    assert type(forest).__name__ == "BalancedRandomForestClassifier"
+    assert (forest.n_estimators, forest.random_state) == (300, 3)
+
+
+def test_prior_corrected_divides_the_probabilities_by_the_training_prior():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 3))
+    y = np.where(rng.random(300) < 0.15, "rare", "common")
+    X[y == "rare"] += 1.0
+    model = PriorCorrected(LogisticRegression()).fit(X, y)
+    reference = LogisticRegression().fit(X, y)
+    prior = np.array([np.mean(y == c) for c in reference.classes_])
+    expected = reference.predict_proba(X) / prior
+    expected /= expected.sum(1, keepdims=True)
+    np.testing.assert_allclose(model.predict_proba(X), expected)
+    np.testing.assert_array_equal(
+        model.predict(X), reference.classes_[expected.argmax(1)]
+    )
+    # The correction predicts the rare class more often.
+    assert np.sum(model.predict(X) == "rare") > np.sum(reference.predict(X) == "rare")
+
+
+@pytest.mark.parametrize(
+    "row", ["RealMLP (pytabkit)", "TabM (pytabkit, prior-corrected)"]
+)
+def test_pytabkit_rows_train_on_one_cpu_thread(row):
+    pytest.importorskip("pytabkit")
+    estimator = all_rows()[row](5)
+    inner = estimator.estimator if isinstance(estimator, PriorCorrected) else estimator
+    assert (inner.device, inner.n_threads, inner.random_state) == ("cpu", 1, 5)
