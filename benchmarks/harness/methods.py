@@ -517,3 +517,19 @@ def tabular_rows():
     """Rows of the tabular suite: Table 5's, gradient boosting, the tabular
     peers, and the network rows on the tabular backbone."""
     return (*table5_rows(), *TABULAR_REFERENCE, *TABULAR_PEERS, *TABULAR_BACKBONE)
+
+
+#: The tabular peers and tabular-backbone rows of ``quick``, whose runs stay in
+#: minutes: the forest, RealMLP, and the cost-sensitive network on the tabular
+#: backbone (TabM's fits take minutes each on 2 cores; ``full`` runs them all).
+QUICK_TABULAR_EXTRA = (
+    "Balanced random forest",
+    "RealMLP (pytabkit)",
+    "CE (cost-sensitive) [tabular]",
+)
+
+
+def quick_tabular_rows():
+    """Rows of ``quick``'s tabular suite: Table 5's, gradient boosting and
+    :data:`QUICK_TABULAR_EXTRA`."""
+    return (*table5_rows(), *TABULAR_REFERENCE, *QUICK_TABULAR_EXTRA)

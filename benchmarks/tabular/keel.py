@@ -19,7 +19,7 @@ from sklearn.datasets import load_breast_cancer, load_digits, load_wine
 from skimbalance.datasets import fetch_keel, power_law_class_sizes
 
 from ..harness.experiments import CVExperiment
-from ..harness.methods import tabular_rows
+from ..harness.methods import quick_tabular_rows, tabular_rows
 
 #: The network budget of the KEEL suite in ``full`` (and in the profiles that
 #: choose or probe its defaults): 300 mini-batch updates of 64 whatever the
@@ -108,7 +108,7 @@ def bundled_experiments():
             name=name,
             title=BUNDLED[name][0],
             load=lambda name=name: load_bundled(name),
-            rows=tabular_rows(),
+            rows=quick_tabular_rows(),
             settings={"data": name, "cv": "stratified 3-fold"},
             suite="tabular",
             n_splits=3,
