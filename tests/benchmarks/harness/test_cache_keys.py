@@ -1,6 +1,7 @@
 """The run caches keep their keys through the rebalancing rename
 (:func:`benchmarks.harness.cache.legacy_parameters`)."""
 
+import importlib.util
 from pathlib import Path
 
 from imblearn.over_sampling import SMOTE
@@ -88,6 +89,9 @@ def test_the_quick_profiles_keys_are_those_of_its_committed_runs():
     records = read_json_lines(ROOT / "docs" / "results" / "quick" / "runs.jsonl")
     committed = {(r["experiment"], r["method"], r["config"]) for r in records}
     committed_rows = {(r["experiment"], r["method"]) for r in records}
+    # pytabkit's rows are built only where it is installed (the benchmarks
+    # extra, not the test extra CI installs).
+    has_pytabkit = importlib.util.find_spec("pytabkit") is not None
     checked = 0
     for exp in select(profile, None, None):
         net = dict(profile.net_for(exp.suite))
@@ -95,6 +99,8 @@ def test_the_quick_profiles_keys_are_those_of_its_committed_runs():
             if (exp.name, row) not in committed_rows:
                 continue
             checked += 1
+            if "pytabkit" in row and not has_pytabkit:
+                continue
             assert (exp.name, row, run_config(exp, row, net)) in committed, (
                 exp.name,
                 row,
