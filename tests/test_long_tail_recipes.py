@@ -6,12 +6,11 @@ sampler as ``train_batch_sampler``, SAM as the optimizer, the VS loss as the
 criterion, MaxNorm after every step, cRT on the fitted net's embeddings.
 """
 
-import textwrap
-from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
 import torch
+from guide_code import guide_code_blocks
 from skorch.callbacks import Callback
 
 from skimbalance._net import TrainingNet
@@ -105,27 +104,8 @@ def test_the_building_blocks_train_through_the_training_net():
     assert head.in_features == 8 and head.out_features == 3
 
 
-def _page_code_blocks():
-    """The Python code blocks of the user-guide page, in order."""
-    page = (
-        Path(__file__).resolve().parents[1]
-        / "docs"
-        / "user_guide"
-        / "long_tail_recipes.rst"
-    ).read_text()
-    blocks = []
-    for part in page.split(".. code-block:: python\n")[1:]:
-        lines = []
-        for line in part.splitlines()[1:]:
-            if line and not line.startswith("   "):
-                break
-            lines.append(line[3:])
-        blocks.append(textwrap.dedent("\n".join(lines)))
-    return blocks
-
-
 def test_the_user_guide_examples_run_and_say_what_they_show(capsys):
-    blocks = _page_code_blocks()
+    blocks = guide_code_blocks("long_tail_recipes.rst")
     assert len(blocks) == 9
     namespace = {}
     for block in blocks:

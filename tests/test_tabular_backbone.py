@@ -1,11 +1,9 @@
 """backbone="tabular" and "mlp" on every estimator: raw features, seeds, saving, ONNX."""
 
-import textwrap
-from pathlib import Path
-
 import numpy as np
 import pytest
 import torch
+from guide_code import guide_code_blocks
 from sklearn.base import clone
 from sklearn.metrics import balanced_accuracy_score
 from sklearn.utils._param_validation import InvalidParameterError
@@ -194,24 +192,9 @@ def test_factory_needs_2d_rows():
     assert isinstance(TabularBackbone()(np.zeros((0, 3))), torch.nn.Module)
 
 
-def _guide_code_blocks():
-    page = (
-        Path(__file__).resolve().parents[1] / "docs" / "user_guide" / "tabular.rst"
-    ).read_text()
-    blocks = []
-    for part in page.split(".. code-block:: python\n")[1:]:
-        lines = []
-        for line in part.splitlines()[1:]:
-            if line and not line.startswith("   "):
-                break
-            lines.append(line[3:])
-        blocks.append(textwrap.dedent("\n".join(lines)))
-    return blocks
-
-
 def test_the_user_guide_examples_run():
     pytest.importorskip("pandas")
-    blocks = _guide_code_blocks()
+    blocks = guide_code_blocks("tabular.rst")
     assert len(blocks) == 2
     namespace = {}
     for block in blocks:
