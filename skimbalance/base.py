@@ -1168,6 +1168,23 @@ class BaseDeepClassifier(ClassifierMixin, BaseEstimator):
             return outputs
         return (outputs[0] * scales.to(outputs[0].dtype), *outputs[1:])
 
+    def _checked_tau_normalization(self):
+        """``tau_normalization``, refused where it is not a number >= 0 or
+        where the scores are not a linear head's."""
+        tau = self.tau_normalization
+        if isinstance(tau, bool) or not isinstance(tau, numbers.Real) or tau < 0:
+            raise ValueError(f"tau_normalization must be a number >= 0, got {tau!r}.")
+        head = self.net_.module_.head
+        if tau and (
+            self._head_retraining_error is not None or not isinstance(head, TaskLinear)
+        ):
+            raise ValueError(
+                f"tau_normalization={tau!r} rescales the class vectors of a "
+                f"linear head; this {type(self).__name__}'s scores do not come "
+                f"from one (its head is a {type(head).__name__})."
+            )
+        return tau
+
     def _logit_scales(self):
         """``||w_c|| ** -tau_normalization`` per task and class, (T, C), or None.
 
@@ -1176,18 +1193,10 @@ class BaseDeepClassifier(ClassifierMixin, BaseEstimator):
         logit by the same number: a per-class scale of the logits. A class
         vector of norm 0 is left as it is.
         """
-        tau = self.tau_normalization
-        if isinstance(tau, bool) or not isinstance(tau, numbers.Real) or tau < 0:
-            raise ValueError(f"tau_normalization must be a number >= 0, got {tau!r}.")
+        tau = self._checked_tau_normalization()
         if not tau:
             return None
         head = self.net_.module_.head
-        if self._head_retraining_error is not None or not isinstance(head, TaskLinear):
-            raise ValueError(
-                f"tau_normalization={tau!r} rescales the class vectors of a "
-                f"linear head; this {type(self).__name__}'s scores do not come "
-                f"from one (its head is a {type(head).__name__})."
-            )
         with torch.no_grad():
             norms = head.weight.detach().double().norm(dim=1).cpu()  # (T, C)
         norms = torch.where(norms > 0, norms, torch.ones_like(norms))
@@ -1302,7 +1311,7 @@ class BaseDeepClassifier(ClassifierMixin, BaseEstimator):
         other probabilities (MC-averaged, k-nearest-cluster) the same Bayes
         re-weighting of the posterior.
         """
-        self._logit_scales()  # refused where the scores are not a linear head's
+        self._checked_tau_normalization()
         proba = self._predict_task_proba(X)
         offsets = self._prior_offsets()
         if not offsets.any():
@@ -1388,7 +1397,7 @@ class BaseDeepClassifier(ClassifierMixin, BaseEstimator):
         task, the difference of the two classes' scores, positive for the
         positive class (``(n,)`` or ``(n, T)``); else one column per class.
         """
-        self._logit_scales()  # refused where the scores are not a linear head's
+        self._checked_tau_normalization()
         offsets = self._prior_offsets()
         if offsets.any():
             task_scores = task_scores - offsets
